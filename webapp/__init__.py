@@ -1,0 +1,60 @@
+"""Marquee: a movie-ticket booking service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .events import install_session_hooks
+from .extensions import csrf, db, migrate, redis_client
+from .jsonutil import OrjsonProvider
+from .locks import SeatLocker
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding it (tests)."""
+    app = Flask(__name__, static_folder="../static", template_folder="../templates")
+    app.json = OrjsonProvider(app)
+    app.config.from_mapping(load_config())
+    if config:
+        app.config.from_mapping(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
+    csrf.init_app(app)
+    redis_client.init_app(app)
+    app.extensions["seat_locker"] = SeatLocker(
+        app.extensions["redis"],
+        prefix=app.config["REDIS_KEY_PREFIX"],
+        ttl_ms=app.config["SEAT_LOCK_TTL_MS"],
+        wait_ms=app.config["SEAT_LOCK_WAIT_MS"],
+    )
+    install_session_hooks()
+
+    from . import models  # noqa: F401  - registers the tables with the metadata
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .cli import register_cli
+    from .errors import register_error_handlers
+    from .health import bp as health_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    csrf.exempt(api_bp)  # token-authenticated JSON, no cookies involved
+    csrf.exempt(health_bp)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

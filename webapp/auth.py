@@ -1,0 +1,35 @@
+"""Bearer tokens: the booking token for its booking, ADMIN_TOKEN for admin endpoints."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import current_app, request
+
+from .errors import AuthenticationRequired, Forbidden
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def is_admin_token(token: str | None) -> bool:
+    expected = current_app.config["ADMIN_TOKEN"]
+    if not expected or not token:
+        return False
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def require_admin() -> None:
+    """Admin endpoints are off when ADMIN_TOKEN is unset, and need it when set."""
+    token = bearer_token()
+    if token is None:
+        raise AuthenticationRequired("Send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+    if not current_app.config["ADMIN_TOKEN"]:
+        raise Forbidden("The admin API is disabled: ADMIN_TOKEN is not set on the server.")
+    if not is_admin_token(token):
+        raise Forbidden("That is not the admin token.")

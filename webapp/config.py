@@ -1,0 +1,104 @@
+"""Configuration read from the environment, once, when the app is created.
+
+Every setting has the default of the product contract (SPEC.md, Configuration).
+``APP_ENV=test`` shortens the timers so that tests never wait for minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@localhost:5432/movie_booking"
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never per request."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` forms hosting platforms hand out.
+
+    SQLAlchemy would pick psycopg2 for them, which we do not ship.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    app_env = env.get("APP_ENV", "production").strip() or "production"
+    if app_env not in {"production", "development", "test"}:
+        raise ConfigError(f"APP_ENV must be production, development or test, got {app_env!r}")
+    testing = app_env == "test"
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if app_env == "production":
+            raise ConfigError("SECRET_KEY is required when APP_ENV=production")
+        # Random per process: fine for one dev server, sessions just do not survive restarts.
+        secret_key = secrets.token_hex(32)
+
+    database_url = normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    web_threads = _int(env, "WEB_THREADS", 4, minimum=1)
+    return {
+        "APP_ENV": app_env,
+        "TESTING": testing,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            # One connection per request thread, plus a little slack for the
+            # health checks; pre-ping lets a worker survive a PostgreSQL restart.
+            "pool_size": _int(env, "DB_POOL_SIZE", web_threads + 1, minimum=1),
+            "max_overflow": 2,
+            "pool_pre_ping": True,
+            "pool_recycle": 1800,
+            "connect_args": {"connect_timeout": 5, "options": "-c timezone=UTC"},
+        },
+        "REDIS_URL": env.get("REDIS_URL", DEFAULT_REDIS_URL),
+        # Every Redis key this app writes starts with this, so tests (and
+        # several deployments sharing one Redis) never see each other's keys.
+        "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", "marquee:"),
+        "RQ_QUEUE": env.get("RQ_QUEUE", "marquee"),
+        "ADMIN_TOKEN": env.get("ADMIN_TOKEN", "") or None,
+        "HOLD_SECONDS": _int(env, "HOLD_SECONDS", 10 if testing else 300, minimum=1),
+        "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),
+        "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 10, minimum=1),
+        "MAX_HELD_SEATS_PER_VISITOR": _int(env, "MAX_HELD_SEATS_PER_VISITOR", 10),
+        # Redis seat locks: a short TTL so a crashed worker never blocks a seat
+        # for long, and a bounded wait before answering 409.
+        "SEAT_LOCK_TTL_MS": _int(env, "SEAT_LOCK_TTL_MS", 5000, minimum=10),
+        "SEAT_LOCK_WAIT_MS": _int(env, "SEAT_LOCK_WAIT_MS", 200),
+        "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 3600, minimum=1),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024, minimum=1024),
+        "SMTP_URL": env.get("SMTP_URL", "") or None,
+        "MAILBOX_DIR": env.get("MAILBOX_DIR", os.path.join("var", "mailbox")),
+        "MAIL_FROM": env.get("MAIL_FROM", "Marquee <tickets@marquee.localhost>"),
+        # Behind a load balancer set this to the number of proxies in front,
+        # so the per-visitor hold limit sees the real client address.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": app_env == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,74 @@
+"""Work that must wait for the caller's transaction to end.
+
+Services never commit; the caller does. Some effects belong after that
+commit, though: telling open seat maps and caches that seats changed, and
+releasing the Redis seat locks. Services register them here against the
+session, and SQLAlchemy session events run them when the transaction ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from blinker import Namespace
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_signals = Namespace()
+
+#: Sent after a commit that changed seats of a show, once per show; receivers
+#: get ``show_id``. The seat-map cache, ETags and the live map listen here.
+seats_changed = _signals.signal("seats-changed")
+
+_ON_COMMIT = "marquee.on_commit"
+_ON_END = "marquee.on_end"
+_CHANGED_SHOWS = "marquee.changed_shows"
+
+
+def mark_seats_changed(session: Session, show_id: int) -> None:
+    session.info.setdefault(_CHANGED_SHOWS, set()).add(show_id)
+
+
+def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction commits or rolls back."""
+    session.info.setdefault(_ON_END, []).append(callback)
+
+
+def _run(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # an after-commit effect must never undo a committed booking
+            log.exception("after-transaction callback failed")
+
+
+def _after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGED_SHOWS, set())
+    _run(session.info.pop(_ON_END, []))
+    for show_id in sorted(changed):
+        try:
+            seats_changed.send(show_id, show_id=show_id)
+        except Exception:
+            log.exception("seats_changed receiver failed for show %s", show_id)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED_SHOWS, None)
+    _run(session.info.pop(_ON_END, []))
+
+
+def install_session_hooks() -> None:
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        # A session closed without an explicit rollback (request teardown)
+        # still ends its transaction; release what it held.
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None and session.info.get(_ON_END):
+        _after_rollback(session)

@@ -1,0 +1,56 @@
+"""Extensions live at module level and are bound to an app in ``create_app``."""
+
+from __future__ import annotations
+
+import redis
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+
+
+class RedisClient:
+    """One redis-py client per app, with short timeouts.
+
+    The timeouts matter: PostgreSQL is the source of truth, so when Redis is
+    slow or gone a request must notice quickly and carry on without it.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["redis"] = redis.Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
+            socket_connect_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
+            health_check_interval=15,
+        )
+
+    @property
+    def client(self) -> redis.Redis:
+        return current_app.extensions["redis"]
+
+    def key(self, *parts: str) -> str:
+        """A key under this app's prefix, so tests and deployments never collide."""
+        return current_app.config["REDIS_KEY_PREFIX"] + ":".join(parts)
+
+
+redis_client = RedisClient()

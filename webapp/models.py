@@ -1,0 +1,200 @@
+"""The schema. The database, not the code, keeps the booking rules.
+
+How "a seat belongs to at most one active booking" is made unbreakable:
+
+* ``seats.booking_id`` names the one booking holding the seat, so a seat row
+  can point at one holder at most. ``seats.holder_status`` is derived from the
+  seat's status (HELD -> PENDING, BOOKED -> CONFIRMED) and a deferred composite
+  foreign key ``(booking_id, holder_status) -> bookings (id, status)`` makes
+  every commit agree with the booking's real status: a seat cannot stay HELD by
+  a cancelled booking, nor BOOKED by a pending one.
+* ``booking_seats`` is the permanent record of every booking's seats. It copies
+  the booking's status through ``ON UPDATE CASCADE`` and a partial unique index
+  allows one PENDING or CONFIRMED row per seat, so even code that forgot to
+  touch ``seats`` cannot give a seat to two live bookings.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+class SeatStatus(enum.StrEnum):
+    AVAILABLE = "AVAILABLE"
+    HELD = "HELD"
+    BOOKED = "BOOKED"
+
+
+class BookingStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+def _in(column: str, values: type[enum.StrEnum] | tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Show(db.Model):
+    __tablename__ = "shows"
+    __table_args__ = (
+        CheckConstraint("rows BETWEEN 1 AND 26", name="rows_range"),
+        CheckConstraint("seats_per_row BETWEEN 1 AND 50", name="seats_per_row_range"),
+        CheckConstraint("char_length(btrim(title)) BETWEEN 1 AND 200", name="title_length"),
+        Index("ix_shows_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    auditorium: Mapped[str | None] = mapped_column(String(100))
+    rows: Mapped[int] = mapped_column(SmallInteger)
+    seats_per_row: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Seat(db.Model):
+    __tablename__ = "seats"
+    __table_args__ = (
+        UniqueConstraint("show_id", "label", name="uq_seats_show_id_label"),
+        UniqueConstraint("show_id", "row", "number", name="uq_seats_show_id_row_number"),
+        CheckConstraint(_in("status", SeatStatus), name="status_valid"),
+        CheckConstraint("row ~ '^[A-Z]$'", name="row_letter"),
+        CheckConstraint("number BETWEEN 1 AND 50", name="number_range"),
+        CheckConstraint("(status = 'AVAILABLE') = (booking_id IS NULL)", name="holder_matches_status"),
+        CheckConstraint("(status = 'HELD') = (hold_expires_at IS NOT NULL)", name="expiry_matches_status"),
+        ForeignKeyConstraint(
+            ["booking_id", "holder_status"],
+            ["bookings.id", "bookings.status"],
+            name="fk_seats_holder_bookings",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
+        Index("ix_seats_booking_id", "booking_id", postgresql_where=text("booking_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    row: Mapped[str] = mapped_column(String(1))
+    number: Mapped[int] = mapped_column(SmallInteger)
+    label: Mapped[str] = mapped_column(Text, Computed("row || number::text", persisted=True))
+    status: Mapped[str] = mapped_column(Text, server_default=SeatStatus.AVAILABLE.value)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    holder_status: Mapped[str | None] = mapped_column(
+        Text,
+        Computed(
+            "CASE status WHEN 'HELD' THEN 'PENDING' WHEN 'BOOKED' THEN 'CONFIRMED' END",
+            persisted=True,
+        ),
+    )
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(_in("status", BookingStatus), name="status_valid"),
+        CheckConstraint("status <> 'CONFIRMED' OR confirmed_at IS NOT NULL", name="confirmed_at_set"),
+        CheckConstraint("(status = 'CANCELLED') = (cancelled_at IS NOT NULL)", name="cancelled_at_set"),
+        CheckConstraint("(status = 'EXPIRED') = (expired_at IS NOT NULL)", name="expired_at_set"),
+        CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
+        # Target of the composite foreign keys that tie seats to the booking's status.
+        UniqueConstraint("id", "status", name="uq_bookings_id_status"),
+        Index("ix_bookings_show_id_created_at", "show_id", "created_at"),
+        Index(
+            "ix_bookings_pending_hold_expires_at",
+            "hold_expires_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        Index(
+            "ix_bookings_pending_visitor",
+            "visitor",
+            postgresql_where=text("status = 'PENDING' AND visitor IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Who made the hold ("session:<id>" or "ip:<address>"), for the per-visitor limit.
+    visitor: Mapped[str | None] = mapped_column(Text)
+    hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BookingSeat(db.Model):
+    """The permanent record of which seats a booking had, whatever became of it."""
+
+    __tablename__ = "booking_seats"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["booking_id", "booking_status"],
+            ["bookings.id", "bookings.status"],
+            name="fk_booking_seats_booking_bookings",
+            # The copy of the status follows the booking; deleting a booking
+            # that ever had seats is refused, so history cannot be lost.
+            onupdate="CASCADE",
+        ),
+        Index(
+            "uq_booking_seats_live_seat",
+            "seat_id",
+            unique=True,
+            postgresql_where=text("booking_status IN ('PENDING', 'CONFIRMED')"),
+        ),
+    )
+
+    booking_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    seat_id: Mapped[int] = mapped_column(ForeignKey("seats.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    booking_status: Mapped[str] = mapped_column(Text)
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a hold sent with an ``Idempotency-Key``.
+
+    Only hashes are stored: the key's hash identifies the record, and the
+    booking token is kept masked with a pad derived from the raw key, so the
+    record is useless to anyone who does not already know the key.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    masked_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,7 @@
+"""The web pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from . import views  # noqa: E402,F401  - registers the routes on bp
