@@ -1,0 +1,73 @@
+# Marquee developer commands; `make help` lists them.
+# Configuration comes from environment variables (SPEC.md, Configuration),
+# e.g. `PORT=9000 SEED_DEMO=0 make run` or `make run PORT=9000`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp's name carries a checksum of the requirements files, so the venv
+# is re-installed exactly when one of them changes (not when it is touched).
+REQUIREMENTS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | cksum | cut -d' ' -f1)
+
+.PHONY: help venv services db run test lint chromium
+
+help:
+	@echo "make venv      create $(VENV) and install requirements-dev.txt (only when they changed)"
+	@echo "make services  make sure PostgreSQL and Redis (DATABASE_URL, REDIS_URL) are up"
+	@echo "make db        services + create the database if missing + apply migrations"
+	@echo "make run       venv + db + seed a demo show (SEED_DEMO=0 skips), then web, worker"
+	@echo "               and scheduler in the foreground until Ctrl-C (APP_ENV=development)"
+	@echo "make test      venv + services + chromium, then the whole test suite (APP_ENV=test;"
+	@echo "               the tests make their own database). PYTEST_ARGS='-k hold -x' narrows it"
+	@echo "make lint      ruff check"
+
+venv: $(STAMP)
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is needed: make PYTHON=python3.11 ..." >&2; exit 1; }
+	@if ! $(BIN)/python -c '' 2>/dev/null; then \
+		echo "creating $(VENV) with $$($(PYTHON) --version)"; \
+		$(PYTHON) -m venv --clear $(VENV); \
+	fi
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+services:
+	@bash scripts/ensure-services.sh
+
+# APP_ENV defaults to development for the dev-server targets only: the app
+# itself defaults to production, which insists on a SECRET_KEY.
+db run: export APP_ENV ?= development
+
+db: venv services
+	$(BIN)/python scripts/create_db.py
+	$(BIN)/flask --app wsgi db upgrade
+
+run: venv db
+	@case "$$(tr '[:upper:]' '[:lower:]' <<<"$${SEED_DEMO:-1}")" in \
+		0|false|no|off) echo "SEED_DEMO=$$SEED_DEMO: not seeding a demo show" ;; \
+		*) $(BIN)/flask --app wsgi seed-demo ;; \
+	esac
+	@echo
+	@echo "  Marquee ($$APP_ENV): open http://localhost:$${PORT:-8000}/   (Ctrl-C stops everything)"
+	@echo
+	@exec bash scripts/run-all.sh
+
+# The suite creates and drops its own database on the servers named by
+# DATABASE_URL / REDIS_URL, so no migrations run against the dev database here.
+test: export APP_ENV := test
+test: venv services chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+lint: venv
+	$(BIN)/ruff check .
