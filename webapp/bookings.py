@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from . import errors
+from . import errors, outbox
 from .events import mark_seats_changed, on_transaction_end
 from .jsonutil import dumps
 from .locks import SeatsLocked
@@ -493,6 +493,8 @@ def confirm_booking(session: Session, booking_id: uuid.UUID, token: str | None) 
             {"id": booking_id},
         )
         mark_seats_changed(session, booking.show_id)
+        # Same transaction as the confirm: the message is owed exactly when the confirm commits.
+        outbox.enqueue_confirmation(session, booking_id)
     return get_booking(session, booking_id)
 
 
@@ -529,41 +531,36 @@ def cancel_booking(session: Session, booking_id: uuid.UUID, token: str | None) -
 def expire_overdue_holds(session: Session, batch_size: int = 1000) -> int:
     """Expire one batch of lapsed holds; returns how many bookings it expired.
 
-    Seats are locked first with SKIP LOCKED, so several workers share the
-    backlog and a hold, confirm or cancel in flight is never waited on: that
-    request settles its own booking. A booking is expired only when all of
-    its seats were locked here.
+    Everything is locked with SKIP LOCKED: several workers take disjoint
+    batches of the backlog, and a hold, confirm or cancel in flight is never
+    waited on (that request settles the booking itself). Because this never
+    waits, taking the booking row before its seats cannot deadlock with the
+    seats-then-booking order of the request paths. A booking is expired only
+    when all of its seats were locked here.
     """
-    rows = (
-        session.execute(
-            text(
-                """
-            WITH due AS (
-                SELECT id FROM bookings
-                WHERE status = 'PENDING' AND hold_expires_at <= now()
-                ORDER BY hold_expires_at
-                LIMIT :batch
-            ), locked AS (
-                SELECT s.id, s.booking_id FROM seats s
-                WHERE s.booking_id IN (SELECT id FROM due)
-                ORDER BY s.id
-                FOR UPDATE SKIP LOCKED
-            )
-            SELECT d.id FROM due d
-            WHERE NOT EXISTS (
-                SELECT 1 FROM seats s
-                WHERE s.booking_id = d.id AND s.id NOT IN (SELECT id FROM locked)
-            )
-            """
-            ),
-            {"batch": batch_size},
+    due = """
+        WITH due AS (
+            SELECT id FROM bookings
+            WHERE status = 'PENDING' AND hold_expires_at <= now()
+            ORDER BY hold_expires_at
+            LIMIT :batch
+            FOR UPDATE SKIP LOCKED
+        ), locked AS (
+            SELECT s.id FROM seats s
+            WHERE s.booking_id IN (SELECT id FROM due)
+            ORDER BY s.id
+            FOR UPDATE SKIP LOCKED
         )
-        .scalars()
-        .all()
-    )
-    if not rows:
+        SELECT d.id FROM due d
+        WHERE NOT EXISTS (
+            SELECT 1 FROM seats s
+            WHERE s.booking_id = d.id AND s.id NOT IN (SELECT id FROM locked)
+        )
+    """
+    booking_ids = session.execute(text(due), {"batch": batch_size}).scalars().all()
+    if not booking_ids:
         return 0
-    return len(_expire_bookings(session, rows))
+    return len(_expire_bookings(session, booking_ids))
 
 
 # --- idempotency ---------------------------------------------------------------
@@ -643,4 +640,63 @@ def _record_idempotent_response(session: Session, key: str, hold: Hold) -> None:
             "masked": _xor_pad(hold.token.encode(), key),
             "response": dumps(hold.booking).decode(),
         },
+    )
+
+
+# --- housekeeping (run by the cleanup_orphans job) -----------------------------
+
+
+def cleanup_orphan_bookings(session: Session, min_age_seconds: int, batch_size: int = 1000) -> int:
+    """Delete one batch of PENDING bookings that never had a seat; returns how many.
+
+    A booking is an orphan only if no seat was ever recorded for it in
+    ``booking_seats`` (the permanent record), no seat points at it and no
+    message is owed for it. Booking history is never deleted: the foreign key
+    from ``booking_seats`` would refuse it even if this query were wrong.
+    The age guard leaves alone a booking whose transaction is still at work.
+    """
+    return len(
+        session.execute(
+            text(
+                """
+                DELETE FROM bookings WHERE id IN (
+                    SELECT b.id FROM bookings b
+                    WHERE b.status = 'PENDING'
+                      AND b.created_at <= now() - make_interval(secs => :min_age)
+                      AND NOT EXISTS (SELECT 1 FROM booking_seats bs WHERE bs.booking_id = b.id)
+                      AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.booking_id = b.id)
+                      AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.booking_id = b.id)
+                    ORDER BY b.created_at
+                    LIMIT :batch
+                    FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id
+                """
+            ),
+            {"min_age": min_age_seconds, "batch": batch_size},
+        ).all()
+    )
+
+
+def purge_idempotency_keys(session: Session, batch_size: int = 1000) -> int:
+    """Delete one batch of Idempotency-Key records past IDEMPOTENCY_TTL_SECONDS; returns how many.
+
+    Expired records are already ignored by ``hold_seats``; this only keeps the table small.
+    """
+    return len(
+        session.execute(
+            text(
+                """
+                DELETE FROM idempotency_keys WHERE key_hash IN (
+                    SELECT key_hash FROM idempotency_keys
+                    WHERE created_at <= now() - make_interval(secs => :ttl)
+                    ORDER BY created_at
+                    LIMIT :batch
+                    FOR UPDATE SKIP LOCKED
+                )
+                RETURNING key_hash
+                """
+            ),
+            {"ttl": current_app.config["IDEMPOTENCY_TTL_SECONDS"], "batch": batch_size},
+        ).all()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import text
 
 from . import bookings
@@ -17,6 +17,9 @@ from .validation import validate_new_show
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_show_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(jobs_status_command)
 
 
 @click.command("create-show")
@@ -66,3 +69,50 @@ def seed_demo_command() -> None:
     )
     db.session.commit()
     click.echo(f"Created demo show {show['id']}: {show['title']} ({show['stats']['total']} seats)")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty (tests, one-off runs).")
+def worker_command(burst: bool) -> None:
+    """Run an RQ worker on RQ_QUEUE; survives Redis restarts."""
+    from .runners import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run rq-scheduler: registers the periodic jobs and feeds them to RQ_QUEUE."""
+    from .runners import run_scheduler
+
+    run_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.command("jobs-status")
+def jobs_status_command() -> None:
+    """Show queued and failed jobs, the periodic jobs' last runs, and undelivered messages."""
+    from .jobs import status_report
+
+    report = status_report(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Queue {report['queue']}:")
+    if "jobs" in report:
+        jobs = report["jobs"]
+        click.echo(f"  queued {jobs['queued']}, running {jobs['started']}, failed {jobs['failed']}")
+    for job in report.get("periodic", []):
+        state = (
+            f"next run {job['next_run']}" if job["registered"] else "NOT REGISTERED (is a scheduler running?)"
+        )
+        click.echo(f"  {job['name']} every {job['every_seconds']} s, {job['runs']} run(s), {state}")
+        click.echo(f"    last run: {job['last_run'] or 'never'}")
+    if "redis_error" in report:
+        click.echo(f"  Redis unreachable: {report['redis_error']}")
+    counts = report["outbox"]
+    click.echo(
+        f"Confirmation messages: {counts['PENDING']} pending, {counts['SENT']} sent, {counts['DEAD']} dead"
+        f" (delivery: {report['delivery']})"
+    )
+    for message in report["dead_messages"]:
+        click.echo(
+            f"  DEAD #{message['id']} booking {message['booking_id']} to {message['email']}"
+            f" after {message['attempts']} attempt(s): {message['last_error']}"
+        )

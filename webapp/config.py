@@ -32,6 +32,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:  # also rejects NaN
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the ``postgres://`` and ``postgresql://`` forms hosting platforms hand out.
 
@@ -93,6 +106,19 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_URL": env.get("SMTP_URL", "") or None,
         "MAILBOX_DIR": env.get("MAILBOX_DIR", os.path.join("var", "mailbox")),
         "MAIL_FROM": env.get("MAIL_FROM", "Marquee <tickets@marquee.localhost>"),
+        # Background jobs (webapp/jobs.py). A failed delivery is retried after
+        # DELIVERY_BACKOFF_SECONDS, doubling each time, and is dead after
+        # MAX_DELIVERY_ATTEMPTS. A claimed delivery that never reports back is
+        # taken over after DELIVERY_LEASE_SECONDS (which also caps the job).
+        "CLEANUP_INTERVAL_SECONDS": _int(env, "CLEANUP_INTERVAL_SECONDS", 60, minimum=1),
+        "ORPHAN_MIN_AGE_SECONDS": _int(env, "ORPHAN_MIN_AGE_SECONDS", 60, minimum=1),
+        "RELAY_INTERVAL_SECONDS": _int(env, "RELAY_INTERVAL_SECONDS", 1 if testing else 5, minimum=1),
+        "MAX_DELIVERY_ATTEMPTS": _int(env, "MAX_DELIVERY_ATTEMPTS", 5, minimum=1),
+        "DELIVERY_BACKOFF_SECONDS": _float(env, "DELIVERY_BACKOFF_SECONDS", 0.2 if testing else 30.0),
+        "DELIVERY_LEASE_SECONDS": _int(env, "DELIVERY_LEASE_SECONDS", 120, minimum=2),
+        # Test hook: pause before and after writing a message, so a test can
+        # kill a worker mid-delivery. Ignored outside APP_ENV=test.
+        "DELIVERY_DELAY_SECONDS": _float(env, "DELIVERY_DELAY_SECONDS", 0.0) if testing else 0.0,
         # Behind a load balancer set this to the number of proxies in front,
         # so the per-visitor hold limit sees the real client address.
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),

@@ -37,6 +37,16 @@ def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_ON_END, []).append(callback)
 
 
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` only if the current transaction commits; a rollback drops it.
+
+    For effects that announce committed data to other processes (enqueueing a
+    job that reads the row): run before the commit, or after a rollback, the
+    job would look for a row that is not there.
+    """
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
 def _run(callbacks: list[Callable[[], None]]) -> None:
     for callback in callbacks:
         try:
@@ -48,6 +58,7 @@ def _run(callbacks: list[Callable[[], None]]) -> None:
 def _after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED_SHOWS, set())
     _run(session.info.pop(_ON_END, []))
+    _run(session.info.pop(_ON_COMMIT, []))
     for show_id in sorted(changed):
         try:
             seats_changed.send(show_id, show_id=show_id)
@@ -57,6 +68,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHANGED_SHOWS, None)
+    session.info.pop(_ON_COMMIT, None)
     _run(session.info.pop(_ON_END, []))
 
 
@@ -70,5 +82,5 @@ def install_session_hooks() -> None:
 
 
 def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None and session.info.get(_ON_END):
+    if transaction.parent is None and (session.info.get(_ON_END) or session.info.get(_ON_COMMIT)):
         _after_rollback(session)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -198,3 +199,49 @@ class IdempotencyKey(db.Model):
     masked_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     response: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DEAD = "DEAD"
+
+
+class OutboxKind(enum.StrEnum):
+    BOOKING_CONFIRMED = "booking_confirmed"
+
+
+class OutboxMessage(db.Model):
+    """A message owed to a customer, written in the transaction that made it due.
+
+    The confirm and its message commit or roll back together (transactional
+    outbox), so a confirmed booking can never miss its message and a rolled
+    back one never gets one. One row per booking and kind: a repeated confirm
+    cannot owe a second message. ``attempts`` doubles as the claim token of
+    the delivery in progress (see webapp/outbox.py).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "kind", name="uq_outbox_booking_id_kind"),
+        CheckConstraint(_in("status", OutboxStatus), name="status_valid"),
+        CheckConstraint(_in("kind", OutboxKind), name="kind_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("(status = 'SENT') = (sent_at IS NOT NULL)", name="sent_at_set"),
+        Index(
+            "ix_outbox_pending_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # No cascade: a booking that is owed or was sent a message is never deleted.
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
