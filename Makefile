@@ -57,6 +57,7 @@ run: venv db
 	esac
 	@echo
 	@echo "  Marquee ($$APP_ENV): open http://localhost:$${PORT:-8000}/   (Ctrl-C stops everything)"
+	@echo "  Confirmation e-mails: $(if $(SMTP_URL),sent through SMTP_URL,written to $(abspath $(or $(MAILBOX_DIR),var/mailbox))/ (one .eml file per message))"
 	@echo
 	@exec bash scripts/run-all.sh
 

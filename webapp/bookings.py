@@ -522,6 +522,8 @@ def cancel_booking(session: Session, booking_id: uuid.UUID, token: str | None) -
             {"id": booking_id},
         )
         mark_seats_changed(session, booking.show_id)
+        if booking.status == BookingStatus.CONFIRMED:
+            outbox.withdraw_confirmation(session, booking_id)
     return get_booking(session, booking_id)
 
 

@@ -87,6 +87,18 @@ def enqueue_confirmation(session: Session, booking_id: uuid.UUID) -> int | None:
     return outbox_id
 
 
+def withdraw_confirmation(session: Session, booking_id: uuid.UUID) -> None:
+    """Nothing is owed any more: the booking was cancelled before its message went out.
+
+    A delivery already under way may still arrive; its final conditional
+    update then finds no row, which is harmless.
+    """
+    session.execute(
+        text("DELETE FROM outbox WHERE booking_id = :id AND kind = :kind AND status = 'PENDING'"),
+        {"id": booking_id, "kind": OutboxKind.BOOKING_CONFIRMED.value},
+    )
+
+
 def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts: int) -> Claim | None:
     """Take the row for one delivery attempt, or None if it is not ours to deliver now."""
     row = session.execute(
