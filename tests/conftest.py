@@ -216,7 +216,7 @@ def start_gunicorn(env: dict[str, str], workers: int = 4, threads: int = 4) -> S
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
                 return Server(url, process)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine may be slow to answer
             pass
         time.sleep(0.1)
     stop_process(process)

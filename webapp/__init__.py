@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
     from .errors import register_error_handlers
     from .health import bp as health_bp
+    from .security import init_security
     from .web import bp as web_bp
 
     app.register_blueprint(health_bp)
@@ -56,5 +57,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)  # token-authenticated JSON, no cookies involved
     csrf.exempt(health_bp)
     register_error_handlers(app)
+    init_security(app)
     register_cli(app)
     return app

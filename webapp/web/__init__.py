@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import views  # noqa: E402,F401  - registers the routes on bp
+from . import templating, views  # noqa: E402,F401  - registers the routes and template helpers on bp

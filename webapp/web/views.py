@@ -1,14 +1,281 @@
-"""Moviegoer pages."""
+"""Moviegoer pages: thin views over the same booking service as the JSON API.
+
+Each view parses the request, calls ``webapp.bookings``, commits, and renders
+or redirects. Errors a visitor can act on (seats just taken, too many holds,
+a lapsed hold) become messages on the page they were on; anything else goes
+to the one error handler in ``webapp.errors``, which renders an error page.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from .. import bookings
+from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+
+from .. import bookings, errors
+from ..bookings import HoldRequest
 from ..extensions import db
-from . import bp
+from ..validation import parse_booking_id, parse_show_id, validate_email, validate_seat_labels
+from . import bp, live
+from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag, seat_state_digest
+from .visitor import (
+    MAX_REMEMBERED_BOOKINGS,
+    booking_token,
+    forget_booking,
+    hold_visitor,
+    remember_booking,
+    remembered_bookings,
+)
+
+#: How often an open seat map asks for changes. The contract says a change
+#: shows within 2 s; polling every second leaves room for a slow response.
+SEATMAP_POLL_INTERVAL = "1s"
+
+
+def _max_seats() -> int:
+    return current_app.config["MAX_SEATS_PER_BOOKING"]
+
+
+def _no_store(response: Response) -> Response:
+    """Pages about one visitor's bookings must not sit in shared or back-button caches."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/")
 def index() -> str:
     return render_template("index.html", shows=bookings.list_upcoming_shows(db.session))
+
+
+# --- the seat map ----------------------------------------------------------------
+
+
+def _render_show(
+    show_id: int,
+    *,
+    selected: Sequence[str] = (),
+    toggle: str | None = None,
+    conflicts: Sequence[str] = (),
+    message: str | None = None,
+    form_errors: dict[str, str] | None = None,
+    email: str = "",
+    status: int = 200,
+) -> tuple[str, int]:
+    show = bookings.get_show(db.session, show_id)
+    seats = bookings.list_seats(db.session, show_id)
+    selection = resolve_selection(seats, selected, toggle, _max_seats())
+    seat_map = build_seat_map(seats, selection.labels, conflicts)
+    page = render_template(
+        "show.html",
+        show=show,
+        seat_map=seat_map,
+        selection=selection,
+        conflicts=list(conflicts),
+        message=message,
+        form_errors=form_errors or {},
+        email=email,
+        max_seats=_max_seats(),
+        started=show["starts_at"] <= datetime.now(UTC),
+        poll_interval=SEATMAP_POLL_INTERVAL,
+        # What the first poll will be compared against: the map without the
+        # selection, which app.js keeps and re-applies itself.
+        etag=seat_map_etag(seat_state_digest(seats), (), conflicts),
+    )
+    return page, status
+
+
+@bp.get("/shows/<show_id>")
+def show(show_id: str) -> tuple[str, int]:
+    """The seat map. Without JavaScript each seat is a submit button that toggles it here."""
+    toggle = parse_labels(request.args.getlist("toggle"), limit=1)
+    return _render_show(
+        parse_show_id(show_id),
+        selected=parse_labels(request.args.getlist("selected")),
+        toggle=toggle[0] if toggle else None,
+        conflicts=parse_labels(request.args.getlist("taken")),
+    )
+
+
+@bp.get("/shows/<show_id>/seatmap")
+def seatmap(show_id: str) -> Response:
+    """The map partial that open pages poll; answers 304 while nothing changed.
+
+    An unchanged map usually costs one Redis read (the show's cached seat
+    digest, see live.py), else one query; the template is rendered only
+    when the visitor's copy is out of date.
+    """
+    sid = parse_show_id(show_id)
+    selected = parse_labels(request.args.getlist("selected"))
+    conflicts = parse_labels(request.args.getlist("taken"))
+    cached = live.read(sid)  # read before the seats: see live.store
+    if cached is not None and cached.digest is not None:
+        etag = seat_map_etag(cached.digest, selected, conflicts)
+        if request.if_none_match.contains(etag):
+            return _seatmap_response(Response(status=304), etag)
+    seats = bookings.list_seats(db.session, sid)
+    digest = seat_state_digest(seats)
+    if cached is not None:
+        live.store(sid, cached.version, digest, seats)
+    etag = seat_map_etag(digest, selected, conflicts)
+    if request.if_none_match.contains(etag):
+        return _seatmap_response(Response(status=304), etag)
+    seat_map = build_seat_map(seats, selected, conflicts)
+    return _seatmap_response(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
+
+
+def _seatmap_response(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    # Revalidate every time: holds come and go by the second.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.post("/shows/<show_id>/hold")
+def hold(show_id: str) -> Response | tuple[str, int]:
+    """Hold the selected seats, then go to the booking page; problems stay on the map."""
+    sid = parse_show_id(show_id)
+    labels = parse_labels(request.form.getlist("seats"))
+    raw_email = request.form.get("email", "").strip()
+    form_errors: dict[str, str] = {}
+    seats = validate_seat_labels(labels, _max_seats(), form_errors) if labels else ()
+    if not labels:
+        form_errors["seats"] = "Pick at least one seat first."
+    email = validate_email(raw_email, form_errors)
+    if form_errors:
+        message = form_errors.get("seats") or "Please check the form."
+        return _render_show(
+            sid, selected=labels, form_errors=form_errors, email=raw_email, message=message, status=422
+        )
+
+    hold_request = HoldRequest(show_id=sid, seats=seats, email=email, visitor=hold_visitor())
+    try:
+        held = bookings.hold_seats(db.session, hold_request)
+        db.session.commit()
+    except errors.SeatsUnavailable as exc:
+        db.session.rollback()  # ends the transaction and releases the seat locks
+        taken = list(exc.extras.get("seats", []))
+        still_free = [label for label in labels if label not in taken]
+        noun, verb = ("seat", "was") if len(taken) == 1 else ("seats", "were")
+        message = f"Sorry, {noun} {', '.join(taken)} {verb} just taken by someone else."
+        if still_free:
+            message += " Your other seats are still selected; pick a replacement or hold them as they are."
+        else:
+            message += " Please pick other seats."
+        return _render_show(
+            sid, selected=still_free, conflicts=taken, message=message, email=raw_email, status=409
+        )
+    except (errors.TooManyHolds, errors.ShowStarted, errors.ValidationFailed) as exc:
+        db.session.rollback()
+        return _render_show(sid, selected=labels, message=exc.detail, email=raw_email, status=exc.status)
+
+    booking_id = held.booking["id"]
+    remember_booking(booking_id, held.token)
+    return redirect(url_for(".booking", booking_id=booking_id), code=303)
+
+
+# --- bookings ------------------------------------------------------------------
+
+
+def _owned(raw_id: str) -> tuple[uuid.UUID, str, dict[str, Any]]:
+    """The booking, if this browser made it. Anyone else gets the same 404 as for a
+    booking that does not exist, so ids cannot be probed."""
+    booking_id = parse_booking_id(raw_id)
+    token = booking_token(booking_id)
+    not_yours = errors.BookingNotFound(f"There is no booking {booking_id} made in this browser.")
+    if token is None:
+        raise not_yours
+    try:
+        booking = bookings.authorize_booking(db.session, booking_id, token)
+    except (errors.BookingNotFound, errors.Forbidden):
+        forget_booking(str(booking_id))
+        raise not_yours from None
+    return booking_id, token, booking
+
+
+def _booking_context(booking: dict[str, Any]) -> dict[str, Any]:
+    ms_left = 0
+    if booking["status"] == "PENDING" and booking["hold_expires_at"] is not None:
+        remaining = booking["hold_expires_at"] - datetime.now(UTC)
+        ms_left = max(0, int(remaining.total_seconds() * 1000))
+    return {
+        "booking": booking,
+        "show": bookings.get_show(db.session, booking["show_id"]),
+        "ms_left": ms_left,
+        "seconds_left": -(-ms_left // 1000),  # rounded up: "1" until the very end
+    }
+
+
+@bp.get("/bookings")
+def my_bookings() -> Response:
+    found: list[dict[str, Any]] = []
+    shows: dict[int, dict[str, Any]] = {}
+    for booking_id, token in remembered_bookings():
+        try:
+            booking = bookings.authorize_booking(db.session, booking_id, token)
+        except (errors.BookingNotFound, errors.Forbidden):
+            forget_booking(str(booking_id))
+            continue
+        if booking["show_id"] not in shows:
+            shows[booking["show_id"]] = bookings.get_show(db.session, booking["show_id"])
+        found.append({**booking, "show": shows[booking["show_id"]]})
+    return _no_store(
+        make_response(
+            render_template("bookings.html", bookings=found, remembered_limit=MAX_REMEMBERED_BOOKINGS)
+        )
+    )
+
+
+@bp.get("/bookings/<booking_id>")
+def booking(booking_id: str) -> Response:
+    _, _, found = _owned(booking_id)
+    return _no_store(make_response(render_template("booking.html", **_booking_context(found))))
+
+
+@bp.get("/bookings/<booking_id>/panel")
+def booking_panel(booking_id: str) -> Response:
+    """The status part of the booking page, refreshed by htmx when the hold runs out."""
+    _, _, found = _owned(booking_id)
+    return _no_store(make_response(render_template("_booking_panel.html", **_booking_context(found))))
+
+
+def _settle(
+    raw_id: str,
+    action: Callable[..., dict[str, Any]],
+    done: Callable[[dict[str, Any]], str],
+) -> Response:
+    booking_id, token, _ = _owned(raw_id)
+    try:
+        settled = action(db.session, booking_id, token)
+    except errors.HoldExpired as exc:
+        db.session.commit()  # keep the expiry the service just recorded
+        flash(exc.detail, "error")
+    except errors.BookingCancelled as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+    else:
+        db.session.commit()
+        flash(done(settled), "success")
+    return redirect(url_for(".booking", booking_id=booking_id), code=303)
+
+
+@bp.post("/bookings/<booking_id>/confirm")
+def confirm(booking_id: str) -> Response:
+    return _settle(
+        booking_id,
+        bookings.confirm_booking,
+        lambda b: (
+            f"Booked: {', '.join(b['seats'])}. If you gave an email address, a confirmation is on its way."
+        ),
+    )
+
+
+@bp.post("/bookings/<booking_id>/cancel")
+def cancel(booking_id: str) -> Response:
+    return _settle(
+        booking_id,
+        bookings.cancel_booking,
+        lambda b: f"Cancelled. Seats {', '.join(b['seats'])} are free for others again.",
+    )
