@@ -425,8 +425,9 @@ def _expire_bookings(session: Session, booking_ids: Sequence[uuid.UUID]) -> list
         text(
             """
             WITH expired AS (
-                UPDATE bookings SET status = 'EXPIRED', expired_at = now()
-                WHERE id = ANY(:ids) AND status = 'PENDING' AND hold_expires_at <= now()
+                UPDATE bookings SET status = 'EXPIRED', expired_at = statement_timestamp()
+                WHERE id = ANY(:ids) AND status = 'PENDING'
+                  AND hold_expires_at <= statement_timestamp()
                 RETURNING id, show_id
             ), freed AS (
                 UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, hold_expires_at = NULL
@@ -447,7 +448,14 @@ def _expire_bookings(session: Session, booking_ids: Sequence[uuid.UUID]) -> list
 
 
 def _lock_booking(session: Session, booking_id: uuid.UUID, token: str | None) -> Any:
-    """Authorise, then lock the booking's seats (in id order) and the booking row."""
+    """Authorise, then lock the booking's seats (in id order) and the booking row.
+
+    Lapse and the confirmed_at / cancelled_at / expired_at stamps use
+    statement_timestamp(), not now(): now() is when the transaction began,
+    before it waited for these locks, so a confirm queued behind another
+    request would accept a hold that lapsed meanwhile (readers already saw it
+    EXPIRED) and a cancel queued behind a confirm would be stamped before it.
+    """
     authorize_booking(session, booking_id, token)
     session.execute(
         text("SELECT id FROM seats WHERE booking_id = :id ORDER BY id FOR UPDATE"),
@@ -456,7 +464,7 @@ def _lock_booking(session: Session, booking_id: uuid.UUID, token: str | None) ->
     return session.execute(
         text(
             """
-            SELECT id, show_id, status, hold_expires_at <= now() AS lapsed
+            SELECT id, show_id, status, hold_expires_at <= statement_timestamp() AS lapsed
             FROM bookings WHERE id = :id FOR UPDATE
             """
         ),
@@ -483,7 +491,7 @@ def confirm_booking(session: Session, booking_id: uuid.UUID, token: str | None) 
             text(
                 """
                 WITH confirmed AS (
-                    UPDATE bookings SET status = 'CONFIRMED', confirmed_at = now()
+                    UPDATE bookings SET status = 'CONFIRMED', confirmed_at = statement_timestamp()
                     WHERE id = :id RETURNING id
                 )
                 UPDATE seats SET status = 'BOOKED', hold_expires_at = NULL
@@ -512,7 +520,7 @@ def cancel_booking(session: Session, booking_id: uuid.UUID, token: str | None) -
             text(
                 """
                 WITH cancelled AS (
-                    UPDATE bookings SET status = 'CANCELLED', cancelled_at = now()
+                    UPDATE bookings SET status = 'CANCELLED', cancelled_at = statement_timestamp()
                     WHERE id = :id RETURNING id
                 )
                 UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, hold_expires_at = NULL
@@ -547,16 +555,18 @@ def expire_overdue_holds(session: Session, batch_size: int = 1000) -> int:
             ORDER BY hold_expires_at
             LIMIT :batch
             FOR UPDATE SKIP LOCKED
+        ), held AS (
+            SELECT s.id, s.booking_id FROM due JOIN seats s ON s.booking_id = due.id
         ), locked AS (
-            SELECT s.id FROM seats s
-            WHERE s.booking_id IN (SELECT id FROM due)
+            SELECT s.id FROM seats s JOIN held h ON h.id = s.id
+            WHERE s.booking_id = h.booking_id
             ORDER BY s.id
-            FOR UPDATE SKIP LOCKED
+            FOR UPDATE OF s SKIP LOCKED
         )
         SELECT d.id FROM due d
         WHERE NOT EXISTS (
-            SELECT 1 FROM seats s
-            WHERE s.booking_id = d.id AND s.id NOT IN (SELECT id FROM locked)
+            SELECT 1 FROM held h
+            WHERE h.booking_id = d.id AND h.id NOT IN (SELECT id FROM locked)
         )
     """
     booking_ids = session.execute(text(due), {"batch": batch_size}).scalars().all()

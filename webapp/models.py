@@ -98,7 +98,9 @@ class Seat(db.Model):
             deferrable=True,
             initially="DEFERRED",
         ),
-        Index("ix_seats_booking_id", "booking_id", postgresql_where=text("booking_id IS NOT NULL")),
+        # Not partial: the planner cannot use a partial index for join or
+        # IN-subquery lookups by booking (expiry, confirm, cancel).
+        Index("ix_seats_booking_id", "booking_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -95,7 +95,7 @@ def upgrade():
     sa.UniqueConstraint('show_id', 'row', 'number', name='uq_seats_show_id_row_number')
     )
     with op.batch_alter_table('seats', schema=None) as batch_op:
-        batch_op.create_index('ix_seats_booking_id', ['booking_id'], unique=False, postgresql_where=sa.text('booking_id IS NOT NULL'))
+        batch_op.create_index('ix_seats_booking_id', ['booking_id'], unique=False)
 
     op.create_table('booking_seats',
     sa.Column('booking_id', sa.UUID(), nullable=False),
@@ -119,7 +119,7 @@ def downgrade():
 
     op.drop_table('booking_seats')
     with op.batch_alter_table('seats', schema=None) as batch_op:
-        batch_op.drop_index('ix_seats_booking_id', postgresql_where=sa.text('booking_id IS NOT NULL'))
+        batch_op.drop_index('ix_seats_booking_id')
 
     op.drop_table('seats')
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
