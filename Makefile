@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 REQUIREMENTS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | cksum | cut -d' ' -f1)
 
-.PHONY: help venv services db run test lint chromium
+.PHONY: help venv services db run test lint chromium bench
 
 help:
 	@echo "make venv      create $(VENV) and install requirements-dev.txt (only when they changed)"
@@ -24,6 +24,8 @@ help:
 	@echo "               and scheduler in the foreground until Ctrl-C (APP_ENV=development)"
 	@echo "make test      venv + services + chromium, then the whole test suite (APP_ENV=test;"
 	@echo "               the tests make their own database). PYTEST_ARGS='-k hold -x' narrows it"
+	@echo "make bench     load test in production mode on a scratch database (wrk, pgbench);"
+	@echo "               writes bench/results/latest.json and latest.md"
 	@echo "make lint      ruff check"
 
 venv: $(STAMP)
@@ -72,3 +74,10 @@ chromium:
 
 lint: venv
 	$(BIN)/ruff check .
+
+# Installs wrk from Debian's packages when missing (root only); pgbench comes
+# with the PostgreSQL client.
+bench: venv services
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y wrk >/dev/null; } \
+		|| { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/run.py

@@ -205,7 +205,8 @@ def start_gunicorn(env: dict[str, str], workers: int = 4, threads: int = 4) -> S
             "wsgi:app",
         ],
         cwd=ROOT,
-        env={**os.environ, **env},
+        # WEB_THREADS sizes the app's connection pool to the thread count.
+        env={**os.environ, "WEB_THREADS": str(threads), **env},
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

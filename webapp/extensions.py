@@ -7,6 +7,8 @@ from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -42,6 +44,9 @@ class RedisClient:
             socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
             socket_connect_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
             health_check_interval=15,
+            # No retries: a dead Redis must cost one fast failure, not seconds
+            # of backoff, since every caller can carry on without it.
+            retry=Retry(NoBackoff(), 0),
         )
 
     @property

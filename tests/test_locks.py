@@ -1,0 +1,145 @@
+"""webapp/locks.py against a real Redis: all-or-nothing, owner-checked, bounded."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from conftest import TEST_REDIS_URL, free_port
+from redis.crc import key_slot
+
+from webapp.locks import SeatLocker, SeatsLocked
+
+
+@pytest.fixture
+def prefix(redis_conn: redis.Redis, redis_prefix: str) -> Iterator[str]:
+    """A namespace of its own per test, removed afterwards."""
+    namespace = f"{redis_prefix}locks-{time.monotonic_ns()}:"
+    yield namespace
+    keys = list(redis_conn.scan_iter(match=f"{namespace}*"))
+    if keys:
+        redis_conn.delete(*keys)
+
+
+def make_locker(prefix: str, ttl_ms: int = 5000, wait_ms: int = 0) -> SeatLocker:
+    return SeatLocker(redis.Redis.from_url(TEST_REDIS_URL), prefix=prefix, ttl_ms=ttl_ms, wait_ms=wait_ms)
+
+
+def test_acquire_takes_every_key_with_owner_token_and_ttl(redis_conn, prefix) -> None:
+    locker = make_locker(prefix, ttl_ms=4000)
+    lock = locker.acquire(7, ["A1", "B2"])
+    assert lock is not None
+    assert lock.keys == [f"{prefix}seatlock:{{show:7}}:A1", f"{prefix}seatlock:{{show:7}}:B2"]
+    for key in lock.keys:
+        assert redis_conn.get(key) == lock.token.encode()
+        assert 3000 < redis_conn.pttl(key) <= 4000
+    locker.release(lock)
+    assert redis_conn.exists(*lock.keys) == 0
+
+
+def test_acquire_is_all_or_nothing_and_names_the_busy_seats(redis_conn, prefix) -> None:
+    holder, racer = make_locker(prefix), make_locker(prefix)
+    held = holder.acquire(1, ["A2", "A4"])
+    assert held is not None
+
+    with pytest.raises(SeatsLocked) as refused:
+        racer.acquire(1, ["A4", "A1", "A2", "A3"])
+    assert refused.value.labels == ["A4", "A2"]  # in the order asked for
+    # Nothing of the refused request was taken, not even the free seats.
+    assert redis_conn.exists(racer.key(1, "A1"), racer.key(1, "A3")) == 0
+    assert redis_conn.get(racer.key(1, "A2")) == held.token.encode()
+
+    # Another show's seats with the same labels are different locks.
+    other_show = racer.acquire(2, ["A2", "A4"])
+    assert other_show is not None
+    racer.release(other_show)
+    holder.release(held)
+    assert racer.acquire(1, ["A4", "A1", "A2", "A3"]) is not None
+
+
+def test_release_does_not_delete_a_lock_someone_else_took_after_expiry(redis_conn, prefix) -> None:
+    slow, fast = make_locker(prefix, ttl_ms=50), make_locker(prefix, ttl_ms=5000)
+    stale = slow.acquire(3, ["C1", "C2"])
+    assert stale is not None
+    deadline = time.monotonic() + 2
+    while redis_conn.exists(*stale.keys) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert redis_conn.exists(*stale.keys) == 0, "the 50 ms lock never expired"
+    fresh = fast.acquire(3, ["C2"])
+    assert fresh is not None
+
+    slow.release(stale)  # the slow owner finally finishes
+
+    assert redis_conn.get(fast.key(3, "C2")) == fresh.token.encode()
+    with pytest.raises(SeatsLocked):
+        slow.acquire(3, ["C2"])
+    fast.release(fresh)
+    assert redis_conn.exists(fast.key(3, "C2")) == 0
+
+
+def test_keys_of_one_show_share_a_cluster_slot(prefix) -> None:
+    locker = make_locker(prefix)
+    labels = [f"{row}{n}" for row in "AJZ" for n in (1, 9, 50)]
+    slots = {key_slot(locker.key(42, label).encode()) for label in labels}
+    assert len(slots) == 1
+    assert slots == {key_slot(b"show:42")}
+    assert "{show:42}" in locker.key(42, "A1")
+
+
+def test_a_held_lock_is_waited_for_then_refused(prefix) -> None:
+    holder = make_locker(prefix)
+    racer = make_locker(prefix, wait_ms=300)
+    held = holder.acquire(5, ["D1"])
+    assert held is not None
+    started = time.monotonic()
+    with pytest.raises(SeatsLocked):
+        racer.acquire(5, ["D1"])
+    waited = time.monotonic() - started
+    assert 0.25 <= waited < 1.5, waited
+    holder.release(held)
+
+
+def test_a_lock_released_during_the_wait_is_taken(redis_conn, prefix) -> None:
+    holder = make_locker(prefix)
+    racer = make_locker(prefix, wait_ms=2000)
+    held = holder.acquire(6, ["E1", "E2"])
+    assert held is not None
+    releaser = threading.Timer(0.15, holder.release, args=[held])
+    started = time.monotonic()
+    releaser.start()
+    try:
+        taken = racer.acquire(6, ["E2", "E1"])
+    finally:
+        releaser.join()
+    waited = time.monotonic() - started
+    assert taken is not None
+    assert 0.14 <= waited < 1.5, waited
+    assert redis_conn.get(racer.key(6, "E1")) == taken.token.encode()
+
+
+def test_unreachable_redis_means_no_lock_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    # A port nothing listens on: connections are refused at once. Built like
+    # the app's client (from_url: no client-side retries with backoff).
+    client = redis.Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    locker = SeatLocker(client, prefix="unreachable:", ttl_ms=1000, wait_ms=200)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="webapp.locks"):
+        assert locker.acquire(1, ["A1"]) is None
+    assert time.monotonic() - started < 1.0
+    assert any("Redis unreachable" in record.getMessage() for record in caplog.records)
+    assert all(record.levelno == logging.WARNING for record in caplog.records)
+
+    # Right after a failure Redis is skipped instead of costing a timeout per request.
+    caplog.clear()
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="webapp.locks"):
+        assert locker.acquire(1, ["A1"]) is None
+    assert time.monotonic() - started < 0.05
+    assert not caplog.records
+    locker.release(None)  # a lock never taken releases nothing, quietly
