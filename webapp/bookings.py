@@ -296,49 +296,118 @@ def hold_seats(session: Session, request: HoldRequest, idempotency_key: str | No
     on_transaction_end(session, lambda: locker.release(lock))
 
     _enforce_visitor_limit(session, request)
-    seat_ids = _lock_requested_seats(session, request)
     booking_id = uuid.uuid4()
     token = secrets.token_urlsafe(32)
-    inserted = session.execute(
-        text(
-            """
-            WITH booking AS (
-                INSERT INTO bookings (id, show_id, status, token_hash, email, visitor,
-                                      hold_expires_at)
-                VALUES (:id, :show_id, 'PENDING', :token_hash, :email, :visitor,
-                        now() + make_interval(secs => :hold_seconds))
-                RETURNING hold_expires_at
-            ), held AS (
-                UPDATE seats SET status = 'HELD', booking_id = :id,
-                       hold_expires_at = (SELECT hold_expires_at FROM booking)
-                WHERE id = ANY(:seat_ids) AND status = 'AVAILABLE'
-                RETURNING id, label
-            ), recorded AS (
-                INSERT INTO booking_seats (booking_id, seat_id, label, booking_status)
-                SELECT :id, id, label, 'PENDING' FROM held
-                RETURNING seat_id
-            )
-            SELECT count(*) AS seat_count FROM recorded
-            """
-        ),
-        {
-            "id": booking_id,
-            "show_id": request.show_id,
-            "token_hash": hash_token(token),
-            "email": request.email,
-            "visitor": request.visitor,
-            "hold_seconds": current_app.config["HOLD_SECONDS"],
-            "seat_ids": seat_ids,
-        },
-    ).scalar_one()
-    if inserted != len(seat_ids):  # impossible while we hold the row locks
-        raise RuntimeError(f"held {inserted} of {len(seat_ids)} locked seats")
+    params = {
+        "id": booking_id,
+        "show_id": request.show_id,
+        "labels": list(request.seats),
+        "n": len(request.seats),
+        "token_hash": hash_token(token),
+        "email": request.email,
+        "visitor": request.visitor,
+        "hold_seconds": current_app.config["HOLD_SECONDS"],
+    }
+    rows = session.execute(_LOCK_AND_HOLD, params).all()
+    if not _held(rows, request):
+        # Some requested seat is held by a lapsed booking: expire it (its
+        # seats are locked already) and try again under the same locks.
+        _expire_bookings(session, _lapsed_holders(session, rows, request))
+        rows = session.execute(_LOCK_AND_HOLD, params).all()
+        if not _held(rows, request):  # impossible while we hold the row locks
+            raise RuntimeError(f"could not hold {request.seats} under row locks")
     mark_seats_changed(session, request.show_id)
 
-    hold = Hold(booking=get_booking(session, booking_id), token=token)
+    first = rows[0]
+    booking = {
+        "id": str(booking_id),
+        "show_id": request.show_id,
+        "status": BookingStatus.PENDING.value,
+        "seats": [row.label for row in rows if row.requested],
+        "hold_expires_at": first.hold_expires_at,
+        "created_at": first.created_at,
+        "confirmed_at": None,
+        "cancelled_at": None,
+        "expired_at": None,
+    }
+    hold = Hold(booking=booking, token=token)
     if idempotency_key is not None:
         _record_idempotent_response(session, idempotency_key, hold)
     return hold
+
+
+# The whole hold in one round trip. ``locked`` takes the row locks in id
+# order: the requested seats plus every seat of a lapsed booking holding one
+# of them (expiring that booking frees all its seats, so they must be locked
+# in the same ordered sweep). Only if every requested seat exists and is
+# AVAILABLE are the booking, the seat updates and the permanent record
+# written; otherwise nothing is, and the rows tell the caller why.
+_LOCK_AND_HOLD = text(
+    """
+    WITH locked AS (
+        SELECT s.id, s.label, s.status, s.booking_id,
+               s.label = ANY(:labels) AS requested,
+               s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
+               sh.starts_at <= now() AS started
+        FROM seats s JOIN shows sh ON sh.id = s.show_id
+        WHERE s.show_id = :show_id
+          AND (s.label = ANY(:labels)
+               OR s.booking_id IN (SELECT l.booking_id FROM seats l
+                                   WHERE l.show_id = :show_id AND l.label = ANY(:labels)
+                                     AND l.status = 'HELD' AND l.hold_expires_at <= now()))
+        ORDER BY s.id
+        FOR UPDATE OF s
+    ), verdict AS (
+        SELECT count(*) FILTER (WHERE requested) = :n
+               AND bool_and(status = 'AVAILABLE' OR NOT requested)
+               AND NOT bool_or(started) AS all_free
+        FROM locked
+    ), booking AS (
+        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, hold_expires_at)
+        SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor,
+               now() + make_interval(secs => :hold_seconds)
+        FROM verdict WHERE all_free
+        RETURNING hold_expires_at, created_at
+    ), held AS (
+        UPDATE seats SET status = 'HELD', booking_id = :id, hold_expires_at = booking.hold_expires_at
+        FROM booking
+        WHERE seats.id IN (SELECT id FROM locked WHERE requested)
+        RETURNING seats.id, seats.label
+    ), recorded AS (
+        INSERT INTO booking_seats (booking_id, seat_id, label, booking_status)
+        SELECT :id, id, label, 'PENDING' FROM held
+        RETURNING seat_id
+    )
+    SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started,
+           b.hold_expires_at, b.created_at, (SELECT count(*) FROM recorded) AS held_count
+    FROM locked l LEFT JOIN booking b ON true
+    ORDER BY l.id
+    """
+)
+
+
+def _held(rows: Sequence[Any], request: HoldRequest) -> bool:
+    return bool(rows) and rows[0].held_count == len(request.seats)
+
+
+def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest) -> list[uuid.UUID]:
+    """Why a hold did not go through: raise the error, or return the lapsed bookings in the way."""
+    if not rows:
+        _require_show(session, request.show_id)
+    if rows and rows[0].started:
+        raise errors.ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
+    requested = {row.label: row for row in rows if row.requested}
+    missing = [label for label in request.seats if label not in requested]
+    if missing:
+        raise errors.ValidationFailed({"seats": f"no such seat in this show: {', '.join(missing)}"})
+    taken = [
+        label
+        for label in request.seats
+        if requested[label].status != "AVAILABLE" and not requested[label].lapsed
+    ]
+    if taken:
+        raise errors.SeatsUnavailable(taken)
+    return sorted({row.booking_id for row in requested.values() if row.lapsed})
 
 
 def _enforce_visitor_limit(session: Session, request: HoldRequest) -> None:
@@ -367,52 +436,6 @@ def _enforce_visitor_limit(session: Session, request: HoldRequest) -> None:
             limit=limit,
             held=held,
         )
-
-
-def _lock_requested_seats(session: Session, request: HoldRequest) -> list[int]:
-    """Lock the requested seats, free lapsed holds among them, return their ids.
-
-    The seats of every lapsed booking touching the request are locked too, in
-    the same id-ordered statement, because expiring that booking frees all of
-    its seats.
-    """
-    rows = session.execute(
-        text(
-            """
-            SELECT s.id, s.label, s.status, s.booking_id,
-                   s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
-                   sh.starts_at <= now() AS started
-            FROM seats s JOIN shows sh ON sh.id = s.show_id
-            WHERE s.show_id = :show_id
-              AND (s.label = ANY(:labels)
-                   OR s.booking_id IN (SELECT l.booking_id FROM seats l
-                                       WHERE l.show_id = :show_id AND l.label = ANY(:labels)
-                                         AND l.status = 'HELD' AND l.hold_expires_at <= now()))
-            ORDER BY s.id
-            FOR UPDATE OF s
-            """
-        ),
-        {"show_id": request.show_id, "labels": list(request.seats)},
-    ).all()
-    requested = {row.label: row for row in rows if row.label in request.seats}
-    if not rows:
-        _require_show(session, request.show_id)
-    if rows and rows[0].started:
-        raise errors.ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
-    missing = [label for label in request.seats if label not in requested]
-    if missing:
-        raise errors.ValidationFailed({"seats": f"no such seat in this show: {', '.join(missing)}"})
-    taken = [
-        label
-        for label in request.seats
-        if requested[label].status != "AVAILABLE" and not requested[label].lapsed
-    ]
-    if taken:
-        raise errors.SeatsUnavailable(taken)
-    lapsed = sorted({row.booking_id for row in requested.values() if row.lapsed})
-    if lapsed:
-        _expire_bookings(session, lapsed)
-    return [requested[label].id for label in request.seats]
 
 
 def _expire_bookings(session: Session, booking_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
