@@ -454,7 +454,7 @@ def _expire_bookings(session: Session, booking_ids: Sequence[uuid.UUID]) -> list
                 RETURNING id, show_id
             ), freed AS (
                 UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, hold_expires_at = NULL
-                WHERE booking_id IN (SELECT id FROM expired)
+                WHERE booking_id = ANY(:ids) AND booking_id IN (SELECT id FROM expired)
                 RETURNING id
             )
             SELECT id, show_id, (SELECT count(*) FROM freed) AS freed FROM expired
@@ -579,12 +579,17 @@ def expire_overdue_holds(session: Session, batch_size: int = 1000) -> int:
             LIMIT :batch
             FOR UPDATE SKIP LOCKED
         ), held AS (
-            SELECT s.id, s.booking_id FROM due JOIN seats s ON s.booking_id = due.id
+            -- Index lookups whatever the statistics say: right after a bulk
+            -- of holds the planner would otherwise hash-join a scan of seats.
+            -- OFFSET 0 keeps the LATERAL subquery a per-booking index probe.
+            SELECT s.id, s.booking_id FROM due
+            CROSS JOIN LATERAL (SELECT id, booking_id FROM seats WHERE booking_id = due.id OFFSET 0) s
         ), locked AS (
-            SELECT s.id FROM seats s JOIN held h ON h.id = s.id
-            WHERE s.booking_id = h.booking_id
-            ORDER BY s.id
-            FOR UPDATE OF s SKIP LOCKED
+            SELECT id FROM seats
+            WHERE id = ANY(ARRAY(SELECT id FROM held))
+              AND booking_id = ANY(ARRAY(SELECT id FROM due))
+            ORDER BY id
+            FOR UPDATE SKIP LOCKED
         )
         SELECT d.id FROM due d
         WHERE NOT EXISTS (
