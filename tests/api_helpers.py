@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from conftest import forget_seat_snapshots
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
@@ -130,6 +131,7 @@ def lapse_hold(app: Flask, booking_id: str) -> None:
         """,
         id=booking_id,
     )
+    forget_seat_snapshots(app)
 
 
 def start_show(app: Flask, show_id: int) -> None:

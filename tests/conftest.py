@@ -127,6 +127,18 @@ def reset_state(app: Flask, redis_conn: redis.Redis, prefix: str) -> None:
         redis_conn.delete(*keys)
 
 
+def forget_seat_snapshots(app: Flask) -> None:
+    """Drop the cached seat listings after a test moved time by SQL.
+
+    A real lapse ends a cached snapshot's life at the hold's expiry (see
+    webapp/seatcache.py); rewriting ``hold_expires_at`` by hand does not.
+    """
+    client = app.extensions["redis"]
+    keys = list(client.scan_iter(match=f"{app.config['REDIS_KEY_PREFIX']}seatmap:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test that uses the database starts from empty tables and no Redis keys."""

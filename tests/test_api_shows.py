@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -333,3 +334,21 @@ def test_hold_expiry_is_in_the_future_and_bounded(app, client, make_show):
     created = timestamp(booking["created_at"])
     expires = timestamp(booking["hold_expires_at"])
     assert expires - created == timedelta(seconds=app.config["HOLD_SECONDS"])
+
+
+def test_a_cached_seat_listing_ends_when_its_earliest_hold_lapses(app, client, make_show):
+    """No writer touches a lapsing hold, so the cached snapshot must not outlive it."""
+    show = make_show()
+    url = f"/api/shows/{show['id']}/seats"
+    app.config["HOLD_SECONDS"] = 1
+    try:
+        hold_ok(client, show["id"], ["A1"])
+    finally:
+        app.config["HOLD_SECONDS"] = 10
+    first = client.get(url)
+    assert first.get_json()["seats"][0]["status"] == "HELD"
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    time.sleep(1.2)
+    after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.get_json()["seats"][0]["status"] == "AVAILABLE"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import forget_seat_snapshots
 from flask import Flask
 from flask.testing import FlaskClient
 from invariants import assert_api_matches_database, assert_seat_invariants
@@ -214,6 +215,7 @@ def test_invariants_hold_through_every_transition(app, client, make_show, admin_
                 {"id": held["booking"]["id"]},
             )
         session.commit()
+        forget_seat_snapshots(app)
 
     confirmed = hold(client, show_id, ["A1", "A2"])
     check()

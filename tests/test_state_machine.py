@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import reset_state
+from conftest import forget_seat_snapshots, reset_state
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
@@ -186,6 +186,7 @@ def test_bookings_follow_the_model(
                     {"id": booking.id},
                 )
                 db.session.commit()
+            forget_seat_snapshots(app)
             booking.lapsed = True
             if run_job:
                 self.run_expiry_job()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import forget_seat_snapshots
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -349,6 +350,7 @@ def _lapse(app: Flask, booking_id: str) -> None:
             text("UPDATE seats SET hold_expires_at = now() - interval '1 second' WHERE booking_id = :id"),
             {"id": booking_id},
         )
+    forget_seat_snapshots(app)
 
 
 def test_a_lapsed_hold_shows_expired_and_cannot_be_confirmed(app, visitor, make_show):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..auth import bearer_token, require_admin
 from ..extensions import db
 from ..jsonutil import dumps
 from ..models import BookingStatus
+from ..seatcache import seat_snapshot
 from ..validation import parse_booking_id, parse_show_id, validate_hold, validate_new_show
 from . import bp
 from .openapi import openapi_document
@@ -66,13 +66,15 @@ def show(show_id: str) -> Response:
 
 @bp.get("/shows/<show_id>/seats")
 def seats(show_id: str) -> Response:
-    sid = parse_show_id(show_id)
-    body = dumps({"show_id": sid, "seats": bookings.list_seats(db.session, sid)})
-    response = Response(body, mimetype="application/json")
-    response.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
+    snapshot = seat_snapshot(db.session, parse_show_id(show_id))
+    if request.if_none_match.contains(snapshot.etag):
+        response = Response(status=304)
+    else:
+        response = Response(snapshot.body, mimetype="application/json")
+    response.set_etag(snapshot.etag)
     # Clients may keep a copy but must revalidate it: holds change by the second.
     response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
+    return response
 
 
 @bp.get("/shows/<show_id>/seats/stats")

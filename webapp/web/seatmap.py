@@ -136,18 +136,6 @@ def build_seat_map(
     return SeatMap(rows=list(rows.items()), counts=counts, seats_per_row=widest)
 
 
-def seat_state_digest(seats: Sequence[dict[str, Any]]) -> str:
-    """What the map shows of the seats: every label with its status.
-
-    The service reports lapsed holds as AVAILABLE by database time, so a hold
-    that runs out changes this even when no process has written anything yet.
-    """
-    digest = hashlib.blake2b(digest_size=12)
-    for seat in seats:
-        digest.update(f"{seat['seat']}={seat['status']};".encode())
-    return digest.hexdigest()
-
-
 def seat_map_etag(state_digest: str, *variant: Sequence[str]) -> str:
     """A validator for the rendered map, computed without rendering it."""
     digest = hashlib.blake2b(digest_size=12)

@@ -18,9 +18,10 @@ from flask import Response, current_app, flash, make_response, redirect, render_
 from .. import bookings, errors
 from ..bookings import HoldRequest
 from ..extensions import db
+from ..seatcache import seat_snapshot
 from ..validation import parse_booking_id, parse_show_id, validate_email, validate_seat_labels
-from . import bp, live
-from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag, seat_state_digest
+from . import bp
+from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
 from .visitor import (
     MAX_REMEMBERED_BOOKINGS,
     booking_token,
@@ -65,7 +66,8 @@ def _render_show(
     status: int = 200,
 ) -> tuple[str, int]:
     show = bookings.get_show(db.session, show_id)
-    seats = bookings.list_seats(db.session, show_id)
+    snapshot = seat_snapshot(db.session, show_id)
+    seats = snapshot.seats
     selection = resolve_selection(seats, selected, toggle, _max_seats())
     seat_map = build_seat_map(seats, selection.labels, conflicts)
     page = render_template(
@@ -82,7 +84,7 @@ def _render_show(
         poll_interval=SEATMAP_POLL_INTERVAL,
         # What the first poll will be compared against: the map without the
         # selection, which app.js keeps and re-applies itself.
-        etag=seat_map_etag(seat_state_digest(seats), (), conflicts),
+        etag=seat_map_etag(snapshot.etag, (), conflicts),
     )
     return page, status
 
@@ -104,25 +106,17 @@ def seatmap(show_id: str) -> Response:
     """The map partial that open pages poll; answers 304 while nothing changed.
 
     An unchanged map usually costs one Redis read (the show's cached seat
-    digest, see live.py), else one query; the template is rendered only
-    when the visitor's copy is out of date.
+    snapshot, see webapp/seatcache.py), else one query; the template is
+    rendered only when the visitor's copy is out of date.
     """
     sid = parse_show_id(show_id)
     selected = parse_labels(request.args.getlist("selected"))
     conflicts = parse_labels(request.args.getlist("taken"))
-    cached = live.read(sid)  # read before the seats: see live.store
-    if cached is not None and cached.digest is not None:
-        etag = seat_map_etag(cached.digest, selected, conflicts)
-        if request.if_none_match.contains(etag):
-            return _seatmap_response(Response(status=304), etag)
-    seats = bookings.list_seats(db.session, sid)
-    digest = seat_state_digest(seats)
-    if cached is not None:
-        live.store(sid, cached.version, digest, seats)
-    etag = seat_map_etag(digest, selected, conflicts)
+    snapshot = seat_snapshot(db.session, sid)
+    etag = seat_map_etag(snapshot.etag, selected, conflicts)
     if request.if_none_match.contains(etag):
         return _seatmap_response(Response(status=304), etag)
-    seat_map = build_seat_map(seats, selected, conflicts)
+    seat_map = build_seat_map(snapshot.seats, selected, conflicts)
     return _seatmap_response(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
 
 

@@ -1,0 +1,146 @@
+"""A snapshot of each show's seat listing in Redis, shared by every web process.
+
+Seat maps are read far more often than they change: every open page polls
+once a second and scripts poll the API. So the JSON of
+``GET /api/shows/<id>/seats`` is cached per show together with its ETag,
+and the API, the page's poll and the full page all answer from it. A cached
+snapshot is dropped:
+
+* when seats change: the ``seats_changed`` signal (sent after every commit
+  that changed seats: web, API and jobs alike) gives the show a new version,
+  which no stored snapshot carries;
+* when time alone changes the seats: a hold that runs out frees its seats
+  without anyone writing (lazy expiry), so a snapshot lives no longer than
+  the earliest hold expiry it saw;
+* after ``MAX_AGE_MS`` in any case, which bounds how long a change can go
+  unseen if its version bump was lost (Redis failing at that moment, or a
+  write made outside the booking service).
+
+Why not a version bumped inside the booking transaction: that is an UPDATE
+of one row per show, which would serialise every hold of a popular show on
+that row lock until commit. The ETag is a hash of the body itself, so a
+client's validator is never wrong about the bytes it got.
+
+If Redis is unavailable the snapshot is simply built from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from . import bookings
+from .events import seats_changed
+from .jsonutil import dumps
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_MS = 2000
+_VERSION_TTL_S = 24 * 3600
+# After a Redis failure, skip it for this long instead of paying a timeout per poll.
+_RETRY_AFTER_FAILURE_S = 1.0
+_skip_until = 0.0
+
+
+@dataclass
+class SeatSnapshot:
+    body: bytes
+    etag: str
+    _seats: list[dict[str, Any]] | None = None
+
+    @property
+    def seats(self) -> list[dict[str, Any]]:
+        """The seat dicts (from the cached JSON on a cache hit: timestamps stay strings)."""
+        if self._seats is None:
+            self._seats = orjson.loads(self.body)["seats"]
+        return self._seats
+
+
+def _keys(show_id: int) -> tuple[str, str]:
+    # One hash tag per show, as for the seat locks: both keys share a cluster slot.
+    base = f"{current_app.config['REDIS_KEY_PREFIX']}seatmap:{{show:{show_id}}}"
+    return f"{base}:version", f"{base}:snapshot"
+
+
+def _client() -> redis.Redis | None:
+    if time.monotonic() < _skip_until:
+        return None
+    return current_app.extensions["redis"]
+
+
+def _failed(exc: Exception) -> None:
+    global _skip_until
+    _skip_until = time.monotonic() + _RETRY_AFTER_FAILURE_S
+    log.warning("seat-map cache unavailable, reading PostgreSQL: %s", exc.__class__.__name__)
+
+
+def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
+    """The show's seat listing: from the cache when current, else from PostgreSQL.
+
+    Raises ShowNotFound like ``bookings.list_seats``.
+    """
+    version = None
+    client = _client()
+    if client is not None:
+        try:
+            version, entry = client.mget(_keys(show_id))
+        except redis.RedisError as exc:
+            _failed(exc)
+            client = None
+        else:
+            version = version or b""
+            if entry:
+                stored_version, etag, body = entry.split(b"\n", 2)
+                if stored_version == version:
+                    return SeatSnapshot(body=body, etag=etag.decode())
+    # The version is read before the seats: a change committed in between
+    # bumps it, so what we store below is already outdated and never served.
+    seats = bookings.list_seats(session, show_id)
+    body = dumps({"show_id": show_id, "seats": seats})
+    snapshot = SeatSnapshot(body=body, etag=hashlib.blake2b(body, digest_size=12).hexdigest(), _seats=seats)
+    if client is not None:
+        _store(client, show_id, version, snapshot, seats)
+    return snapshot
+
+
+def _store(
+    client: redis.Redis, show_id: int, version: bytes, snapshot: SeatSnapshot, seats: list[dict[str, Any]]
+) -> None:
+    ttl_ms = MAX_AGE_MS
+    expiries = [seat["hold_expires_at"] for seat in seats if seat["hold_expires_at"] is not None]
+    if expiries:
+        ttl_ms = min(ttl_ms, int((min(expiries) - datetime.now(UTC)).total_seconds() * 1000))
+    if ttl_ms <= 0:
+        return
+    entry = b"\n".join((version, snapshot.etag.encode(), snapshot.body))
+    try:
+        client.set(_keys(show_id)[1], entry, px=ttl_ms)
+    except redis.RedisError as exc:
+        _failed(exc)
+
+
+def bump(show_id: int) -> None:
+    """Give the show a new version, so no stored snapshot of it is used again."""
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.set(_keys(show_id)[0], secrets.token_hex(6), ex=_VERSION_TTL_S)
+    except redis.RedisError as exc:
+        _failed(exc)
+
+
+@seats_changed.connect
+def _on_seats_changed(sender: Any, show_id: int, **_: Any) -> None:
+    if has_app_context():  # jobs and requests both run inside one
+        bump(show_id)
