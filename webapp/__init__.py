@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import load_config
 from .events import install_session_hooks
 from .extensions import csrf, db, migrate, redis_client
+from .fastpath import ConditionalSeatListing
 from .jsonutil import OrjsonProvider
 from .locks import SeatLocker
 
@@ -24,10 +25,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    if app.config["TRUSTED_PROXIES"]:
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
@@ -59,4 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_security(app)
     register_cli(app)
+
+    app.wsgi_app = ConditionalSeatListing(app)  # type: ignore[method-assign]
+    if app.config["TRUSTED_PROXIES"]:  # outermost, so everything inside sees the client's address
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app

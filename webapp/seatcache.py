@@ -66,10 +66,12 @@ class SeatSnapshot:
         return self._seats
 
 
-def _keys(show_id: int) -> tuple[str, str]:
-    # One hash tag per show, as for the seat locks: both keys share a cluster slot.
-    base = f"{current_app.config['REDIS_KEY_PREFIX']}seatmap:{{show:{show_id}}}"
-    return f"{base}:version", f"{base}:snapshot"
+def _keys(show_id: int, prefix: str | None = None) -> tuple[str, str, str]:
+    """Version, validator and body. The validator is apart so that a 304 reads a few bytes."""
+    prefix = current_app.config["REDIS_KEY_PREFIX"] if prefix is None else prefix
+    # One hash tag per show, as for the seat locks: all keys share a cluster slot.
+    base = f"{prefix}seatmap:{{show:{show_id}}}"
+    return f"{base}:version", f"{base}:etag", f"{base}:body"
 
 
 def _client() -> redis.Redis | None:
@@ -84,6 +86,27 @@ def _failed(exc: Exception) -> None:
     log.warning("seat-map cache unavailable, reading PostgreSQL: %s", exc.__class__.__name__)
 
 
+def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | None = None) -> str | None:
+    """The ETag of the show's cached listing if it is still current, from Redis alone.
+
+    ``client`` and ``prefix`` let the WSGI shortcut (webapp/fastpath.py) call
+    this without an app context.
+    """
+    if time.monotonic() < _skip_until:
+        return None
+    client = client or current_app.extensions["redis"]
+    version_key, etag_key, _ = _keys(show_id, prefix)
+    try:
+        version, entry = client.mget(version_key, etag_key)
+    except redis.RedisError as exc:
+        _failed(exc)
+        return None
+    if entry is None:
+        return None
+    stored_version, _, etag = entry.partition(b" ")
+    return etag.decode() if stored_version == (version or b"") else None
+
+
 def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
     """The show's seat listing: from the cache when current, else from PostgreSQL.
 
@@ -93,16 +116,18 @@ def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
     client = _client()
     if client is not None:
         try:
-            version, entry = client.mget(_keys(show_id))
+            version, entry, body = client.mget(_keys(show_id))
         except redis.RedisError as exc:
             _failed(exc)
             client = None
         else:
             version = version or b""
-            if entry:
-                stored_version, etag, body = entry.split(b"\n", 2)
-                if stored_version == version:
-                    return SeatSnapshot(body=body, etag=etag.decode())
+            if entry is not None and body is not None:
+                stored_version, _, etag = entry.partition(b" ")
+                # The body is written before its validator, so a matching
+                # validator never points at an older body.
+                if stored_version == version and body.startswith(etag + b"\n"):
+                    return SeatSnapshot(body=body[len(etag) + 1 :], etag=etag.decode())
     # The version is read before the seats: a change committed in between
     # bumps it, so what we store below is already outdated and never served.
     seats = bookings.list_seats(session, show_id)
@@ -122,9 +147,13 @@ def _store(
         ttl_ms = min(ttl_ms, int((min(expiries) - datetime.now(UTC)).total_seconds() * 1000))
     if ttl_ms <= 0:
         return
-    entry = b"\n".join((version, snapshot.etag.encode(), snapshot.body))
+    _, etag_key, body_key = _keys(show_id)
+    etag = snapshot.etag.encode()
     try:
-        client.set(_keys(show_id)[1], entry, px=ttl_ms)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(body_key, etag + b"\n" + snapshot.body, px=ttl_ms)
+            pipe.set(etag_key, version + b" " + etag, px=ttl_ms)
+            pipe.execute()
     except redis.RedisError as exc:
         _failed(exc)
 

@@ -35,12 +35,19 @@ SECURITY_HEADERS = {
 }
 
 
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def wants_hsts(app_env: str | None, is_secure: bool) -> bool:
+    return app_env == "production" and is_secure
+
+
 def add_security_headers(response: Response) -> Response:
     # setdefault: a view that needs something different can still say so.
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if current_app.config.get("APP_ENV") == "production" and request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if wants_hsts(current_app.config.get("APP_ENV"), request.is_secure):
+        response.headers.setdefault(*HSTS)
     return response
 
 
