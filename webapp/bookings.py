@@ -101,19 +101,7 @@ def get_show(session: Session, show_id: int) -> dict[str, Any]:
 
 
 def seat_stats(session: Session, show_id: int) -> dict[str, int]:
-    row = session.execute(
-        text(
-            f"""
-            SELECT st.* FROM shows sh
-            CROSS JOIN LATERAL ({_STATS_SQL} WHERE s.show_id = sh.id) st
-            WHERE sh.id = :show_id
-            """
-        ),
-        {"show_id": show_id},
-    ).one_or_none()
-    if row is None:
-        raise errors.ShowNotFound(f"There is no show {show_id}.")
-    return dict(row._mapping)
+    return get_show(session, show_id)["stats"]
 
 
 def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
