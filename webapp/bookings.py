@@ -132,6 +132,13 @@ def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def database_now(session: Session) -> datetime:
+    """The database's clock. Holds lapse and shows start by it, so anything
+    that compares with ``hold_expires_at`` or ``starts_at`` must use it too:
+    this server's own clock may be off (fault suite, tests/faults/test_clock_skew.py)."""
+    return session.execute(text("SELECT statement_timestamp()")).scalar_one()
+
+
 def _require_show(session: Session, show_id: int) -> None:
     found = session.execute(text("SELECT 1 FROM shows WHERE id = :id"), {"id": show_id}).first()
     if found is None:
@@ -603,15 +610,21 @@ def _key_hash(key: str) -> bytes:
     return hashlib.sha256(b"idempotency-key:" + key.encode()).digest()
 
 
-def _token_pad(key: str) -> bytes:
-    """A one-time pad derived from the raw key: only its holder can unmask the token."""
-    return hmac.new(key.encode(), b"marquee booking token", hashlib.sha256).digest()
+def _token_pad(key: str, length: int) -> bytes:
+    """A one-time pad of ``length`` bytes derived from the raw key (HMAC in counter mode).
+
+    Only the key's holder can unmask the token, and no part of the pad repeats.
+    """
+    blocks = (
+        hmac.new(key.encode(), b"marquee booking token %d" % i, hashlib.sha256).digest()
+        for i in range(length // 32 + 1)
+    )
+    return b"".join(blocks)[:length]
 
 
 def _xor_pad(data: bytes, key: str) -> bytes:
     """Mask or unmask (XOR is its own inverse) a token with the key's pad."""
-    pad = _token_pad(key) * (len(data) // 32 + 1)
-    return bytes(a ^ b for a, b in zip(data, pad[: len(data)], strict=True))
+    return bytes(a ^ b for a, b in zip(data, _token_pad(key, len(data)), strict=True))
 
 
 def _claim_idempotency_key(session: Session, key: str, fingerprint: bytes) -> Hold | None:
