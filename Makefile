@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 REQUIREMENTS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | cksum | cut -d' ' -f1)
 
-.PHONY: help venv services db run test lint chromium bench
+.PHONY: help venv services db run test test-faults compiler lint chromium bench soak audit
 
 help:
 	@echo "make venv      create $(VENV) and install requirements-dev.txt (only when they changed)"
@@ -24,8 +24,14 @@ help:
 	@echo "               and scheduler in the foreground until Ctrl-C (APP_ENV=development)"
 	@echo "make test      venv + services + chromium, then the whole test suite (APP_ENV=test;"
 	@echo "               the tests make their own database). PYTEST_ARGS='-k hold -x' narrows it"
+	@echo "make test-faults  venv + services + a C compiler, then only the fault-injection suite"
+	@echo "               (tests/faults: kills and restarts private Redis/PostgreSQL servers and"
+	@echo "               gunicorn workers; never the shared ones). PYTEST_ARGS narrows it too"
 	@echo "make bench     load test in production mode on a scratch database (wrk, pgbench);"
 	@echo "               writes bench/results/latest.json and latest.md"
+	@echo "make soak      mixed load for SOAK_SECONDS (default 600) with an invariant checker every"
+	@echo "               second, production mode on a scratch database; not in CI"
+	@echo "make audit     pip-audit of requirements*.txt in its own venv (var/audit-venv)"
 	@echo "make lint      ruff check"
 
 venv: $(STAMP)
@@ -69,8 +75,20 @@ test: export APP_ENV := test
 test: venv services chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The fault suite is left out of `make test` (addopts has -m "not faults");
+# the -m here comes last and wins. It starts its own redis-server, PostgreSQL
+# cluster and gunicorns on free ports, so the shared services stay untouched.
+test-faults: export APP_ENV := test
+test-faults: venv services compiler
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
+
 chromium:
 	@bash scripts/ensure-chromium.sh
+
+# The clock-skew faults build a small LD_PRELOAD library (gcc installed with
+# apt-get when missing, as root).
+compiler:
+	@bash scripts/ensure-cc.sh
 
 lint: venv
 	$(BIN)/ruff check .
@@ -81,3 +99,11 @@ bench: venv services
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y wrk >/dev/null; } \
 		|| { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python bench/run.py
+
+# Not in CI: ten minutes by default (SOAK_SECONDS=60 make soak for a short run).
+soak: venv services
+	$(BIN)/python scripts/soak.py
+
+# Vulnerability audit of the pinned requirements (needs PyPI's JSON API or an OSV mirror).
+audit:
+	bash scripts/audit.sh

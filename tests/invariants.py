@@ -23,7 +23,7 @@ JsonGetter = Callable[[str], tuple[int, Any]]
 _LIVE = "(b.status = 'CONFIRMED' OR (b.status = 'PENDING' AND b.hold_expires_at > now()))"
 
 # Each query returns the offending rows; every one of them must come back empty.
-_VIOLATIONS: dict[str, str] = {
+SEAT_INVARIANT_VIOLATIONS: dict[str, str] = {
     "a seat is in two live (PENDING-unexpired or CONFIRMED) bookings": f"""
         SELECT bs.seat_id, array_agg(b.id::text) AS bookings
         FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
@@ -74,7 +74,7 @@ def assert_seat_invariants(app: Flask) -> None:
     problems: list[str] = []
     with app.app_context():
         try:
-            for description, sql in _VIOLATIONS.items():
+            for description, sql in SEAT_INVARIANT_VIOLATIONS.items():
                 rows = db.session.execute(text(sql)).all()
                 if rows:
                     problems.append(f"{description}: {[tuple(r) for r in rows[:10]]}")

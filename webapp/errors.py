@@ -183,6 +183,24 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database unavailable: %s", exc.orig.__class__.__name__)
         return _render(503, "database_unavailable", "Database unavailable", "Try again shortly.")
 
+    @app.teardown_appcontext
+    def end_session_on_a_dead_connection(exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own session.remove() (teardowns run
+        # in reverse order). Ending a read's transaction takes a ROLLBACK,
+        # which fails if PostgreSQL cut the connection meanwhile (a restart);
+        # the answer is built by then and must not turn into gunicorn's bare
+        # 500. Drop the dead connection instead: the pool's pre-ping replaces it.
+        if not db.session.registry.has():  # the request never touched the database
+            return
+        try:
+            db.session.close()
+        except DBAPIError as error:
+            log.warning("database connection lost at the end of a request: %s", error.orig.__class__.__name__)
+            try:
+                db.session.invalidate()
+            except Exception:
+                log.exception("could not discard the session's dead connection")
+
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -31,7 +31,6 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -134,17 +133,26 @@ def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
     body = dumps({"show_id": show_id, "seats": seats})
     snapshot = SeatSnapshot(body=body, etag=hashlib.blake2b(body, digest_size=12).hexdigest(), _seats=seats)
     if client is not None:
-        _store(client, show_id, version, snapshot, seats)
+        _store(client, session, show_id, version, snapshot, seats)
     return snapshot
 
 
 def _store(
-    client: redis.Redis, show_id: int, version: bytes, snapshot: SeatSnapshot, seats: list[dict[str, Any]]
+    client: redis.Redis,
+    session: Session,
+    show_id: int,
+    version: bytes,
+    snapshot: SeatSnapshot,
+    seats: list[dict[str, Any]],
 ) -> None:
     ttl_ms = MAX_AGE_MS
     expiries = [seat["hold_expires_at"] for seat in seats if seat["hold_expires_at"] is not None]
     if expiries:
-        ttl_ms = min(ttl_ms, int((min(expiries) - datetime.now(UTC)).total_seconds() * 1000))
+        # Measured by the database's clock, which lapses the holds: this
+        # server's may be off, and an hour behind it would keep a lapsed
+        # hold on show for the snapshot's whole life.
+        remaining = min(expiries) - bookings.database_now(session)
+        ttl_ms = min(ttl_ms, int(remaining.total_seconds() * 1000))
     if ttl_ms <= 0:
         return
     _, etag_key, body_key = _keys(show_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
@@ -80,7 +79,7 @@ def _render_show(
         form_errors=form_errors or {},
         email=email,
         max_seats=_max_seats(),
-        started=show["starts_at"] <= datetime.now(UTC),
+        started=show["starts_at"] <= bookings.database_now(db.session),
         poll_interval=SEATMAP_POLL_INTERVAL,
         # What the first poll will be compared against: the map without the
         # selection, which app.js keeps and re-applies itself.
@@ -192,7 +191,7 @@ def _owned(raw_id: str) -> tuple[uuid.UUID, str, dict[str, Any]]:
 def _booking_context(booking: dict[str, Any]) -> dict[str, Any]:
     ms_left = 0
     if booking["status"] == "PENDING" and booking["hold_expires_at"] is not None:
-        remaining = booking["hold_expires_at"] - datetime.now(UTC)
+        remaining = booking["hold_expires_at"] - bookings.database_now(db.session)
         ms_left = max(0, int(remaining.total_seconds() * 1000))
     return {
         "booking": booking,

@@ -1,0 +1,74 @@
+"""Fixtures of the fault suite, and the figures it reports at the end of the run.
+
+Every test here is marked ``faults`` (also when a module forgets to say so),
+which keeps it out of ``make test``. The faults only ever hit servers the
+tests start themselves (a private redis-server, a private PostgreSQL
+cluster, gunicorns on free ports): the shared PostgreSQL on 5432 and Redis
+on 6379 serve other engineers' test runs at the same time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from faults.servers import PrivatePostgres, PrivateRedis
+
+_HERE = Path(__file__).resolve().parent
+#: (test, figure, value) in the order recorded; printed by pytest_terminal_summary.
+_FIGURES: list[tuple[str, str, str]] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # tryfirst: the marks must be there before -m deselects by them.
+    for item in items:
+        if _HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.faults)
+            item.add_marker(pytest.mark.slow)
+
+
+class Figures:
+    """What a fault test measured, for the summary at the end of the run."""
+
+    def __init__(self, test: str) -> None:
+        self.test = test
+
+    def record(self, figure: str, value: object) -> None:
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+        _FIGURES.append((self.test, figure, text))
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    return Figures(request.node.name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("fault figures")
+    for test, figure, value in _FIGURES:
+        terminalreporter.write_line(f"{test}: {figure} = {value}")
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of the test's own; stopped and deleted even if the test fails."""
+    cluster = PrivatePostgres()
+    try:
+        cluster.create()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
