@@ -179,6 +179,37 @@ def make_show(client: FlaskClient, admin_headers: dict[str, str]):
     return make
 
 
+#: (test, figure, value) in the order recorded; printed by pytest_terminal_summary.
+_FIGURES: list[tuple[str, str, str]] = []
+
+
+class Figures:
+    """What a test measured (delays, counts), printed in a section at the end of the run.
+
+    Measurements are reported, not asserted against speed targets, except
+    where the contract itself sets a bound (the 2 s live-update limit).
+    """
+
+    def __init__(self, test: str) -> None:
+        self.test = test
+
+    def record(self, figure: str, value: object) -> None:
+        text = f"{value:.2f}" if isinstance(value, float) else str(value)
+        _FIGURES.append((self.test, figure, text))
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    return Figures(request.node.name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("measured figures")
+        for test, figure, value in _FIGURES:
+            terminalreporter.write_line(f"{test}: {figure} = {value}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import ROOT, free_port
+from conftest import ROOT, Figures, free_port
 from flask import Flask
 from flask.testing import FlaskClient
 from jobsupport import (
@@ -180,7 +180,7 @@ def show(make_show: Any) -> dict[str, Any]:
 
 
 def test_lapsed_holds_are_expired_in_the_database_within_the_interval(
-    harness: Harness, show: dict[str, Any]
+    harness: Harness, show: dict[str, Any], figures: Figures
 ) -> None:
     worker = harness.procs.worker()
     harness.procs.scheduler()
@@ -202,7 +202,7 @@ def test_lapsed_holds_are_expired_in_the_database_within_the_interval(
         assert row.seats == ["AVAILABLE", "AVAILABLE"]
         assert row.seats_pointing_here == 0
         delays.append((row.expired_at - row.hold_expires_at).total_seconds())
-    print(f"expiry delays after the hold lapsed: {', '.join(f'{d:.2f} s' for d in delays)}")
+    figures.record("expiry delays after the hold lapsed (s)", ", ".join(f"{d:.2f}" for d in delays))
     assert all(0 <= delay <= EXPIRY_INTERVAL + 1 for delay in delays), delays
     # The worker did it (nothing else in this test reads or writes these bookings).
     assert sum(int(n) for n in re.findall(r"expired (\d+) lapsed hold", worker.log())) == len(holds)

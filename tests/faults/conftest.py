@@ -17,8 +17,6 @@ import pytest
 from faults.servers import PrivatePostgres, PrivateRedis
 
 _HERE = Path(__file__).resolve().parent
-#: (test, figure, value) in the order recorded; printed by pytest_terminal_summary.
-_FIGURES: list[tuple[str, str, str]] = []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -28,30 +26,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if _HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.faults)
             item.add_marker(pytest.mark.slow)
-
-
-class Figures:
-    """What a fault test measured, for the summary at the end of the run."""
-
-    def __init__(self, test: str) -> None:
-        self.test = test
-
-    def record(self, figure: str, value: object) -> None:
-        text = f"{value:.2f}" if isinstance(value, float) else str(value)
-        _FIGURES.append((self.test, figure, text))
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Figures:
-    return Figures(request.node.name)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _FIGURES:
-        return
-    terminalreporter.section("fault figures")
-    for test, figure, value in _FIGURES:
-        terminalreporter.write_line(f"{test}: {figure} = {value}")
 
 
 @pytest.fixture

@@ -29,12 +29,10 @@ import psycopg
 import pytest
 import redis
 import requests
-from conftest import ROOT, Server, start_gunicorn, stop_process
+from conftest import ROOT, Figures, Server, start_gunicorn, stop_process
 from flask import Flask
 from invariants import assert_seat_invariants
 from racing import ADMIN_HEADERS, Api, libpq_dsn
-
-from faults.conftest import Figures
 
 pytestmark = pytest.mark.faults
 

@@ -23,13 +23,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest import Server, start_gunicorn, stop_process
+from conftest import Figures, Server, start_gunicorn, stop_process
 from flask import Flask
 from invariants import assert_seat_invariants
 from racing import Api, libpq_dsn
 from sqlalchemy import text
 
-from faults.conftest import Figures
 from faults.load import Answer, HoldLoad, between, statuses
 from faults.servers import PrivatePostgres, wait_for_workers
 from webapp import create_app

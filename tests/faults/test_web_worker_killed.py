@@ -22,13 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 import requests
-from conftest import Server, start_gunicorn, stop_process
+from conftest import Figures, Server, start_gunicorn, stop_process
 from flask import Flask
 from invariants import assert_seat_invariants
 from jobsupport import wait_for
 from racing import Api, libpq_dsn, seat_row_lock, wait_for_lock_waiters
 
-from faults.conftest import Figures
 from faults.servers import children, process_with_local_port, sigkill, wait_for_workers, wait_until_gone
 
 pytestmark = pytest.mark.faults

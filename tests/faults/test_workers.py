@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import redis
+from conftest import Figures
 from flask import Flask
 from flask.testing import FlaskClient
 from invariants import assert_seat_invariants
@@ -25,7 +26,6 @@ from jobsupport import descendants, read_eml, sigkill_tree, wait_for
 
 from webapp.jobs import queue
 
-from .conftest import Figures
 from .jobstack import JobStack, job_stack, transition_log
 
 pytestmark = pytest.mark.faults
