@@ -276,9 +276,8 @@ def hold_seats(session: Session, request: HoldRequest, idempotency_key: str | No
     the original and replays it), then the Redis locks (a request racing for
     the same seats is turned away early), then the row locks, which decide.
     """
-    fingerprint = _request_fingerprint(request)
     if idempotency_key is not None:
-        replay = _claim_idempotency_key(session, idempotency_key, fingerprint)
+        replay = _claim_idempotency_key(session, idempotency_key, _request_fingerprint(request))
         if replay is not None:
             return replay
 
