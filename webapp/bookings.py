@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -312,18 +313,20 @@ def hold_seats(session: Session, request: HoldRequest, idempotency_key: str | No
             raise RuntimeError(f"could not hold {request.seats} under row locks")
     mark_seats_changed(session, request.show_id)
 
-    first = rows[0]
-    booking = {
-        "id": str(booking_id),
-        "show_id": request.show_id,
-        "status": BookingStatus.PENDING.value,
-        "seats": [row.label for row in rows if row.requested],
-        "hold_expires_at": first.hold_expires_at,
-        "created_at": first.created_at,
-        "confirmed_at": None,
-        "cancelled_at": None,
-        "expired_at": None,
-    }
+    # The new booking as the statement wrote it; reading it back would cost a round trip.
+    booking = booking_json(
+        SimpleNamespace(
+            id=booking_id,
+            show_id=request.show_id,
+            status=BookingStatus.PENDING.value,
+            seats=[row.label for row in rows if row.requested],
+            hold_expires_at=rows[0].hold_expires_at,
+            created_at=rows[0].created_at,
+            confirmed_at=None,
+            cancelled_at=None,
+            expired_at=None,
+        )
+    )
     hold = Hold(booking=booking, token=token)
     if idempotency_key is not None:
         _record_idempotent_response(session, idempotency_key, hold)
