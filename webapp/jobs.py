@@ -31,13 +31,11 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, has_app_context
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from rq import Queue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from . import bookings, mail, outbox
-from .extensions import db
+from .extensions import db, one_reconnect
 from .jsonutil import dumps
 
 log = logging.getLogger(__name__)
@@ -316,7 +314,8 @@ def _enqueue_client(app: Flask) -> redis.Redis:
     """A Redis client for enqueueing from request threads: fails at once when Redis is down.
 
     The outbox row is already committed, so the relay will enqueue it later;
-    a confirm must not wait through redis-py's retries for that.
+    a confirm must not wait through backoff for that. A dead pooled
+    connection (Redis restarted) is retried once, at once.
     """
     client = app.extensions.get("rq_enqueue_redis")
     if client is None:
@@ -324,7 +323,7 @@ def _enqueue_client(app: Flask) -> redis.Redis:
             app.config["REDIS_URL"],
             socket_timeout=1.0,
             socket_connect_timeout=0.5,
-            retry=Retry(NoBackoff(), 0),
+            retry=one_reconnect(),
         )
         app.extensions["rq_enqueue_redis"] = client
     return client
