@@ -21,14 +21,27 @@ from werkzeug.test import TestResponse
 
 from webapp.extensions import db
 
-SHOW_FIELDS = {"id", "title", "starts_at", "auditorium", "rows", "seats_per_row", "stats"}
+SHOW_FIELDS = {
+    "id",
+    "title",
+    "starts_at",
+    "auditorium",
+    "rows",
+    "seats_per_row",
+    "layout",
+    "prices",
+    "currency",
+    "stats",
+}
 STATS_FIELDS = {"total", "available", "held", "booked"}
-SEAT_FIELDS = {"seat", "row", "number", "status", "hold_expires_at"}
+SEAT_FIELDS = {"seat", "row", "number", "column", "kind", "price", "status", "hold_expires_at"}
 BOOKING_FIELDS = {
     "id",
     "show_id",
     "status",
     "seats",
+    "total",
+    "currency",
     "hold_expires_at",
     "created_at",
     "confirmed_at",

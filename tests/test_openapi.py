@@ -293,7 +293,60 @@ def test_real_responses_match_the_document(app, client, admin_headers, monkeypat
     assert client.get(bookings_url, headers=bearer("x")).status_code == 403
     assert client.get("/api/shows/999/bookings", headers=admin_headers).status_code == 404
 
+    # Seat plans (issue 11): auditoriums, a priced show in one, a hold with its total.
+    plan = {"name": "Contract hall", "layout": ["ss.ss", "wc.pp"]}
+    hall = client.post("/api/auditoriums", json=plan, headers=admin_headers)
+    assert hall.status_code == 201
+    hall_url = hall.headers["Location"]
+    assert client.post("/api/auditoriums", json=plan, headers=admin_headers).status_code == 422  # name taken
+    assert (
+        client.post(
+            "/api/auditoriums", json={"name": "X", "layout": ["s?"]}, headers=admin_headers
+        ).status_code
+        == 422
+    )
+    assert client.post("/api/auditoriums", json=plan).status_code == 401
+    assert client.post("/api/auditoriums", json=plan, headers=bearer("x")).status_code == 403
+    assert (
+        client.post(
+            "/api/auditoriums", data="{", content_type="application/json", headers=admin_headers
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/api/auditoriums", data="x", content_type="text/plain", headers=admin_headers
+        ).status_code
+        == 415
+    )
+    too_big_plan = {**plan, "name": "x" * 70_000}
+    assert client.post("/api/auditoriums", json=too_big_plan, headers=admin_headers).status_code == 413
+    assert client.get("/api/auditoriums", headers=admin_headers).status_code == 200
+    assert client.get("/api/auditoriums").status_code == 401
+    assert client.get("/api/auditoriums", headers=bearer("x")).status_code == 403
+    assert client.get(hall_url, headers=admin_headers).status_code == 200
+    assert client.get(hall_url).status_code == 401
+    assert client.get(hall_url, headers=bearer("x")).status_code == 403
+    assert client.get("/api/auditoriums/999999", headers=admin_headers).status_code == 404
+    priced = {
+        "title": "Priced",
+        "starts_at": "2099-01-01T20:00:00Z",
+        "auditorium_id": hall.get_json()["id"],
+        "prices": {"standard": 950, "premium": 1400, "wheelchair": 950, "companion": 0},
+        "currency": "EUR",
+    }
+    priced_show = client.post("/api/shows", json=priced, headers=admin_headers)
+    assert priced_show.status_code == 201
+    priced_id = priced_show.get_json()["id"]
+    assert client.get(f"/api/shows/{priced_id}/seats").status_code == 200
+    assert client.post("/api/bookings", json={"show_id": priced_id, "seats": ["B2"]}).status_code == 422
+    assert (
+        client.post("/api/bookings", json={"show_id": priced_id, "seats": ["B1", "B2", "B3"]}).status_code
+        == 201
+    )
+
     start_show(app, show_id)
+    start_show(app, priced_id)
     assert client.post("/api/bookings", json={"show_id": show_id, "seats": ["A3"]}).status_code == 409
     assert client.get("/api/shows").get_json() == {"shows": []}
 

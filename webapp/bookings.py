@@ -29,10 +29,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from . import errors, outbox
+from .auditoriums import resolve_show_plan
 from .events import mark_seats_changed, on_transaction_end
 from .jsonutil import dumps
 from .locks import SeatsLocked
 from .models import BookingStatus, Show
+from .money import DEFAULT_CURRENCY
 
 LABEL_PATTERN = re.compile(r"^([A-Z])([1-9][0-9]?)$")
 
@@ -49,7 +51,10 @@ _STATS_SQL = f"""
            count(*) FILTER (WHERE s.status = 'BOOKED') AS booked
     FROM seats s"""
 
-_SHOW_COLUMNS = "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row"
+_SHOW_COLUMNS = (
+    "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row, "
+    "sh.layout, sh.prices, sh.currency"
+)
 
 
 def _show_json(row: Any) -> dict[str, Any]:
@@ -60,6 +65,9 @@ def _show_json(row: Any) -> dict[str, Any]:
         "auditorium": row.auditorium,
         "rows": row.rows,
         "seats_per_row": row.seats_per_row,
+        "layout": list(row.layout),
+        "prices": row.prices,
+        "currency": row.currency,
         "stats": {
             "total": row.total,
             "available": row.available,
@@ -110,7 +118,7 @@ def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         text(
             f"""
-            SELECT s.label, s.row, s.number, {_SEAT_STATUS_SQL} AS status,
+            SELECT s.label, s.row, s.number, s.col, s.kind, s.price, {_SEAT_STATUS_SQL} AS status,
                    CASE WHEN s.status = 'HELD' AND s.hold_expires_at > now()
                         THEN s.hold_expires_at END AS hold_expires_at
             FROM seats s WHERE s.show_id = :show_id
@@ -126,6 +134,9 @@ def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
             "seat": r.label,
             "row": r.row,
             "number": r.number,
+            "column": r.col,
+            "kind": r.kind,
+            "price": r.price,
             "status": r.status,
             "hold_expires_at": r.hold_expires_at,
         }
@@ -153,7 +164,7 @@ _BOOKING_SELECT = """
            b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at,
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
                 THEN b.hold_expires_at ELSE b.expired_at END AS expired_at,
-           b.email, b.visitor,
+           b.email, b.visitor, b.total, b.currency,
            ARRAY(SELECT bs.label FROM booking_seats bs
                  WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
     FROM bookings b"""
@@ -165,6 +176,8 @@ def booking_json(row: Any) -> dict[str, Any]:
         "show_id": row.show_id,
         "status": row.status,
         "seats": list(row.seats),
+        "total": row.total,
+        "currency": row.currency,
         "hold_expires_at": row.hold_expires_at,
         "created_at": row.created_at,
         "confirmed_at": row.confirmed_at,
@@ -222,29 +235,60 @@ def create_show(
     *,
     title: str,
     starts_at: datetime,
-    rows: int,
-    seats_per_row: int,
+    rows: int | None = None,
+    seats_per_row: int | None = None,
     auditorium: str | None = None,
+    layout: list[str] | None = None,
+    auditorium_id: int | None = None,
+    prices: dict[str, int] | None = None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
+    """Create a show and its seats from a rectangle, its own layout, or an
+    auditorium's (copied onto the show). Each seat gets a copy of its kind's
+    price, so a hold sums its total from the very rows it locks."""
+    if prices is not None and currency is None:
+        currency = DEFAULT_CURRENCY  # documented in the OpenAPI description of POST /api/shows
+    show_plan = resolve_show_plan(
+        session,
+        rows=rows,
+        seats_per_row=seats_per_row,
+        layout=layout,
+        auditorium_id=auditorium_id,
+        prices=prices,
+    )
+    plan = show_plan.plan
     show = Show(
         title=title,
         starts_at=starts_at,
-        auditorium=auditorium,
-        rows=rows,
-        seats_per_row=seats_per_row,
+        auditorium=auditorium if auditorium is not None else show_plan.auditorium_name,
+        rows=plan.rows,
+        seats_per_row=plan.seats_per_row,
+        layout=list(plan.layout),
+        prices=prices,
+        currency=currency,
+        auditorium_id=show_plan.auditorium_id,
     )
     session.add(show)
     session.flush()
     session.execute(
         text(
             """
-            INSERT INTO seats (show_id, row, number)
-            SELECT :show_id, chr(64 + r), n
-            FROM generate_series(1, :rows) r, generate_series(1, :per_row) n
-            ORDER BY r, n
+            INSERT INTO seats (show_id, row, number, col, kind, price)
+            SELECT :show_id, p.row, p.number, p.col, p.kind, p.price
+            FROM unnest(CAST(:rows AS text[]), CAST(:numbers AS smallint[]), CAST(:cols AS smallint[]),
+                        CAST(:kinds AS text[]), CAST(:prices AS integer[]))
+                 AS p(row, number, col, kind, price)
+            ORDER BY p.row, p.number
             """
         ),
-        {"show_id": show.id, "rows": rows, "per_row": seats_per_row},
+        {
+            "show_id": show.id,
+            "rows": [seat.row for seat in plan.seats],
+            "numbers": [seat.number for seat in plan.seats],
+            "cols": [seat.column for seat in plan.seats],
+            "kinds": [seat.kind.value for seat in plan.seats],
+            "prices": [None if prices is None else prices[seat.kind.value] for seat in plan.seats],
+        },
     )
     mark_seats_changed(session, show.id)
     return get_show(session, show.id)
@@ -320,6 +364,8 @@ def hold_seats(session: Session, request: HoldRequest, idempotency_key: str | No
             show_id=request.show_id,
             status=BookingStatus.PENDING.value,
             seats=[row.label for row in rows if row.requested],
+            total=rows[0].total,
+            currency=rows[0].currency,
             hold_expires_at=rows[0].hold_expires_at,
             created_at=rows[0].created_at,
             confirmed_at=None,
@@ -337,12 +383,15 @@ def hold_seats(session: Session, request: HoldRequest, idempotency_key: str | No
 # order: the requested seats plus every seat of a lapsed booking holding one
 # of them (expiring that booking frees all its seats, so they must be locked
 # in the same ordered sweep). Only if every requested seat exists and is
-# AVAILABLE are the booking, the seat updates and the permanent record
-# written; otherwise nothing is, and the rows tell the caller why.
+# AVAILABLE, and a companion seat comes with a wheelchair space, are the
+# booking, the seat updates and the permanent record written; otherwise
+# nothing is, and the rows tell the caller why. The booking's total is the
+# sum of the prices copied onto the seat rows just locked, so it is exactly
+# what was held, without another query.
 _LOCK_AND_HOLD = text(
     """
     WITH locked AS (
-        SELECT s.id, s.label, s.status, s.booking_id,
+        SELECT s.id, s.label, s.status, s.booking_id, s.kind, s.price, sh.currency,
                s.label = ANY(:labels) AS requested,
                s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
                sh.starts_at <= now() AS started
@@ -354,17 +403,26 @@ _LOCK_AND_HOLD = text(
                                      AND l.status = 'HELD' AND l.hold_expires_at <= now()))
         ORDER BY s.id
         FOR UPDATE OF s
-    ), verdict AS (
+    ), requested AS (
         SELECT count(*) FILTER (WHERE requested) = :n
                AND bool_and(status = 'AVAILABLE' OR NOT requested)
-               AND NOT bool_or(started) AS all_free
+               AND NOT bool_or(started) AS free,
+               coalesce(bool_or(requested AND kind = 'companion')
+                        AND NOT bool_or(requested AND kind = 'wheelchair'), false) AS companion_alone,
+               sum(price) FILTER (WHERE requested) AS total,
+               max(currency) AS currency
         FROM locked
+    ), verdict AS (
+        SELECT free AND NOT companion_alone AS all_free, companion_alone,
+               total, CASE WHEN total IS NOT NULL THEN currency END AS currency
+        FROM requested
     ), booking AS (
-        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, hold_expires_at)
+        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, hold_expires_at,
+                              total, currency)
         SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor,
-               now() + make_interval(secs => :hold_seconds)
+               now() + make_interval(secs => :hold_seconds), total, currency
         FROM verdict WHERE all_free
-        RETURNING hold_expires_at, created_at
+        RETURNING hold_expires_at, created_at, total, currency
     ), held AS (
         UPDATE seats SET status = 'HELD', booking_id = :id, hold_expires_at = booking.hold_expires_at
         FROM booking
@@ -376,8 +434,9 @@ _LOCK_AND_HOLD = text(
         RETURNING seat_id
     )
     SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started,
-           b.hold_expires_at, b.created_at, (SELECT count(*) FROM recorded) AS held_count
-    FROM locked l LEFT JOIN booking b ON true
+           v.companion_alone, b.hold_expires_at, b.created_at, b.total, b.currency,
+           (SELECT count(*) FROM recorded) AS held_count
+    FROM locked l CROSS JOIN verdict v LEFT JOIN booking b ON true
     ORDER BY l.id
     """
 )
@@ -397,6 +456,11 @@ def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest)
     missing = [label for label in request.seats if label not in requested]
     if missing:
         raise errors.ValidationFailed({"seats": f"no such seat in this show: {', '.join(missing)}"})
+    if rows[0].companion_alone:
+        raise errors.CompanionWithoutWheelchair(
+            "A companion seat is for the companion of a wheelchair user: "
+            "hold it together with a wheelchair space."
+        )
     taken = [
         label
         for label in request.seats

@@ -56,6 +56,17 @@ class ShowNotFound(DomainError):
     status, code, title = 404, "show_not_found", "No such show"
 
 
+# --- seat plans (issue 11) ---
+
+
+class AuditoriumNotFound(DomainError):
+    status, code, title = 404, "auditorium_not_found", "No such auditorium"
+
+
+class CompanionWithoutWheelchair(DomainError):
+    status, code, title = 422, "companion_without_wheelchair", "A companion seat needs a wheelchair space"
+
+
 class ShowStarted(DomainError):
     status, code, title = 409, "show_started", "The show has already started"
 

@@ -63,10 +63,35 @@ def _in(column: str, values: type[enum.StrEnum] | tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
+_SEAT_KINDS = ("standard", "premium", "wheelchair", "companion")
+
+
+class Auditorium(db.Model):
+    """A named, reusable seat plan. Shows copy its layout when they are created,
+    so editing an auditorium never changes a show already on sale."""
+
+    __tablename__ = "auditoriums"
+    __table_args__ = (
+        CheckConstraint("char_length(btrim(name)) BETWEEN 1 AND 100", name="name_length"),
+        CheckConstraint("jsonb_typeof(layout) = 'array'", name="layout_is_array"),
+        Index("uq_auditoriums_name", func.lower(text("name")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    layout: Mapped[list[str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Show(db.Model):
     __tablename__ = "shows"
     __table_args__ = (
         CheckConstraint("rows BETWEEN 1 AND 26", name="rows_range"),
+        CheckConstraint("jsonb_typeof(layout) = 'array'", name="layout_is_array"),
+        CheckConstraint("prices IS NULL OR jsonb_typeof(prices) = 'object'", name="prices_is_object"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
+        # A priced show always says in what currency.
+        CheckConstraint("prices IS NULL OR currency IS NOT NULL", name="prices_have_currency"),
         CheckConstraint("seats_per_row BETWEEN 1 AND 50", name="seats_per_row_range"),
         CheckConstraint("char_length(btrim(title)) BETWEEN 1 AND 200", name="title_length"),
         Index("ix_shows_starts_at", "starts_at"),
@@ -78,6 +103,12 @@ class Show(db.Model):
     auditorium: Mapped[str | None] = mapped_column(String(100))
     rows: Mapped[int] = mapped_column(SmallInteger)
     seats_per_row: Mapped[int] = mapped_column(SmallInteger)
+    #: The seat plan, copied from the auditorium (if any) when the show was created.
+    layout: Mapped[list[str]] = mapped_column(JSONB)
+    #: Price per seat kind in minor units of ``currency``; NULL for an unpriced show.
+    prices: Mapped[dict[str, int] | None] = mapped_column(JSONB(none_as_null=True))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    auditorium_id: Mapped[int | None] = mapped_column(ForeignKey("auditoriums.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -89,6 +120,11 @@ class Seat(db.Model):
         CheckConstraint(_in("status", SeatStatus), name="status_valid"),
         CheckConstraint("row ~ '^[A-Z]$'", name="row_letter"),
         CheckConstraint("number BETWEEN 1 AND 50", name="number_range"),
+        CheckConstraint("col BETWEEN 1 AND 50", name="col_range"),
+        CheckConstraint("col >= number", name="col_not_before_number"),
+        CheckConstraint(_in("kind", _SEAT_KINDS), name="kind_valid"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        UniqueConstraint("show_id", "row", "col", name="uq_seats_show_id_row_col"),
         CheckConstraint("(status = 'AVAILABLE') = (booking_id IS NULL)", name="holder_matches_status"),
         CheckConstraint("(status = 'HELD') = (hold_expires_at IS NOT NULL)", name="expiry_matches_status"),
         ForeignKeyConstraint(
@@ -107,6 +143,11 @@ class Seat(db.Model):
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
     row: Mapped[str] = mapped_column(String(1))
     number: Mapped[int] = mapped_column(SmallInteger)
+    #: 1-based position in the row, gaps included (the API's ``column``; not a reserved word).
+    col: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(Text, server_default="standard")
+    #: The show's price for this kind, copied here so a hold sums its total from the rows it locks.
+    price: Mapped[int | None] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(Text, Computed("row || number::text", persisted=True))
     status: Mapped[str] = mapped_column(Text, server_default=SeatStatus.AVAILABLE.value)
     booking_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -128,6 +169,8 @@ class Booking(db.Model):
         CheckConstraint("(status = 'CANCELLED') = (cancelled_at IS NOT NULL)", name="cancelled_at_set"),
         CheckConstraint("(status = 'EXPIRED') = (expired_at IS NOT NULL)", name="expired_at_set"),
         CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("(total IS NULL) = (currency IS NULL)", name="total_has_currency"),
         # Target of the composite foreign keys that tie seats to the booking's status.
         UniqueConstraint("id", "status", name="uq_bookings_id_status"),
         Index("ix_bookings_show_id_created_at", "show_id", "created_at"),
@@ -150,6 +193,9 @@ class Booking(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     # Who made the hold ("session:<id>" or "ip:<address>"), for the per-visitor limit.
     visitor: Mapped[str | None] = mapped_column(Text)
+    #: What the seats cost when they were held, in minor units; a later price change never rewrites it.
+    total: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,6 +15,7 @@ from typing import Any
 
 from .bookings import LABEL_PATTERN, HoldRequest
 from .errors import BookingNotFound, ShowNotFound, ValidationFailed
+from .plan_validation import PLAN_FIELDS, validate_new_auditorium, validate_show_plan
 
 MAX_ID = 2**63 - 1
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -114,8 +115,10 @@ def validate_new_show(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise ValidationFailed({"body": "must be a JSON object"})
     errors: dict[str, str] = {}
-    _reject_unknown(body, {"title", "starts_at", "rows", "seats_per_row", "auditorium"}, errors)
-    for required in ("title", "starts_at", "rows", "seats_per_row"):
+    _reject_unknown(body, {"title", "starts_at", "rows", "seats_per_row", "auditorium", *PLAN_FIELDS}, errors)
+    # A rectangle needs rows and seats_per_row; a layout or an auditorium_id replaces both.
+    has_plan = "layout" in body or "auditorium_id" in body
+    for required in ("title", "starts_at") if has_plan else ("title", "starts_at", "rows", "seats_per_row"):
         if required not in body:
             errors[required] = "is required"
     show: dict[str, Any] = {
@@ -129,9 +132,15 @@ def validate_new_show(body: Any) -> dict[str, Any]:
     }
     if body.get("auditorium") is not None:
         show["auditorium"] = _clean_text(body["auditorium"], "auditorium", errors, max_length=100)
+    show.update(validate_show_plan(body, errors))  # layout, auditorium_id, prices, currency
     if errors:
         raise ValidationFailed(errors)
     return show
+
+
+def validate_auditorium(body: Any) -> tuple[str, Any]:
+    """A new auditorium's name and plan (see webapp/plan_validation.py)."""
+    return validate_new_auditorium(body, _clean_text)
 
 
 def validate_email(value: Any, errors: dict[str, str]) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app, has_app_context
 
 from ..validation import MAX_ID
+from . import openapi_seatplans
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -726,6 +727,14 @@ def _components(max_seats: int) -> dict[str, Any]:
 
 @functools.cache
 def _build(max_seats: int) -> dict[str, Any]:
+    document = _base_document(max_seats)
+    # Seat plans, prices and auditoriums (issue 11): see openapi_seatplans.py.
+    openapi_seatplans.extend_schemas(document["components"]["schemas"])
+    openapi_seatplans.extend_paths(document["paths"], _problem, _LOCATION)
+    return document
+
+
+def _base_document(max_seats: int) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
