@@ -121,7 +121,10 @@ def redis_conn() -> redis.Redis:
 def reset_state(app: Flask, redis_conn: redis.Redis, prefix: str) -> None:
     with app.app_context():
         db.session.execute(
-            text("TRUNCATE shows, seats, bookings, booking_seats, idempotency_keys RESTART IDENTITY CASCADE")
+            text(
+                "TRUNCATE auditoriums, shows, seats, bookings, booking_seats, idempotency_keys"
+                " RESTART IDENTITY CASCADE"
+            )
         )
         db.session.commit()
     keys = list(redis_conn.scan_iter(match=f"{prefix}*", count=1000))

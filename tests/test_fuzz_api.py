@@ -72,6 +72,9 @@ EXPECTED_OPERATIONS = {
     "POST /api/bookings/{booking_id}/cancel",
     "GET /healthz",
     "GET /readyz",
+    "GET /api/auditoriums",
+    "POST /api/auditoriums",
+    "GET /api/auditoriums/{auditorium_id}",
 }
 
 #: The JSON Schema behind holds cannot say "distinct once trimmed and
@@ -83,6 +86,11 @@ DUPLICATE_LABELS = "listed more than once"
 #: The contract answers a key reused with another body with 422, and the
 #: fuzzer draws short Idempotency-Keys ("0", "!") over and over with new bodies.
 REUSED_KEY = "idempotency_key_reused"
+#: Seat plans (issue 11): whether an auditorium_id names an auditorium, which
+#: kinds of seat its plan has (and so which prices it needs), and whether an
+#: auditorium name is free are facts of the database, not of the schema.
+PLAN_FACTS = {"auditorium_id", "prices"}
+NAME_TAKEN = "exists already"
 
 _checks = schemathesis.checks
 REQUIRED_CHECKS: list[Callable[..., Any]] = [
@@ -106,6 +114,11 @@ def _is_documented_refusal_of_valid_data(response: Any, case: Case) -> bool:
     if problem.get("code") == REUSED_KEY:
         return "Idempotency-Key" in (case.headers or {})
     errors = problem.get("errors") or {}
+    body = case.body if isinstance(case.body, dict) else {}
+    if problem.get("code") == "validation_error" and case.operation.label == "POST /api/shows":
+        return "auditorium_id" in body and bool(errors) and set(errors) <= PLAN_FACTS
+    if problem.get("code") == "validation_error" and case.operation.label == "POST /api/auditoriums":
+        return set(errors) == {"name"} and NAME_TAKEN in errors["name"]
     if problem.get("code") != "validation_error" or set(errors) != {"seats"}:
         return False
     seats = case.body.get("seats") if isinstance(case.body, dict) else None
@@ -167,6 +180,7 @@ class Targets:
     show_id: int  # 26 x 50: every label the hold schema allows exists
     quiet_show_id: int  # nobody holds seats here, so its ETag stays current
     quiet_etag: str
+    auditorium_id: int  # a real auditorium, for the plan operations to land on
     #: Bookings in every state, one pool per booking operation, so that one
     #: operation (cancel) does not use up the states another (confirm) needs.
     pools: dict[str, list[RealBooking]]
@@ -199,13 +213,16 @@ def _seed(live_server: Any, admin: dict[str, str], booking_operations: list[str]
     # Also 26 x 50: a generated hold may name any existing show by chance.
     quiet_show_id = _create_widest_show(live_server, admin, "Quiet Hall")
     etag = live_server.get(f"/api/shows/{quiet_show_id}/seats").headers["ETag"]
+    plan = {"name": "Fuzzing Auditorium 11", "layout": ["ss.ss", "pp.pp", "wc.cw"]}
+    auditorium = live_server.post("/api/auditoriums", json=plan, headers=admin)
+    assert auditorium.status_code == 201, auditorium.text
     rows = "VWXYZ"
     assert len(booking_operations) <= len(rows)
     pools = {
         label: _booking_pool(live_server, show_id, row)
         for label, row in zip(booking_operations, rows, strict=False)
     }
-    return Targets(show_id, quiet_show_id, etag, pools)
+    return Targets(show_id, quiet_show_id, etag, auditorium.json()["id"], pools)
 
 
 def _aim_at(show_id: int) -> Callable[[Drawn], Drawn]:
@@ -219,6 +236,18 @@ def _aim_at(show_id: int) -> Callable[[Drawn], Drawn]:
 
 
 Drawn = tuple[Case, dict[str, str] | None]
+
+
+def _aim_at_auditorium(auditorium_id: int, admin: dict[str, str]) -> Callable[[Drawn], Drawn]:
+    """A show created, with the admin token, in the real auditorium when the body names one."""
+
+    def aim(drawn: Drawn) -> Drawn:
+        case, _ = drawn
+        if isinstance(case.body, dict) and "auditorium_id" in case.body:
+            case.body = {**case.body, "auditorium_id": auditorium_id}
+        return case, admin
+
+    return aim
 
 
 def _strategy(
@@ -256,6 +285,14 @@ def _strategy(
         explicit = admin if label == "GET /api/shows/{show_id}/bookings" else None
         return st.one_of(generated, aimed.map(lambda case: (case, explicit)))
     if label == "POST /api/shows":
+        in_auditorium = generated.map(_aim_at_auditorium(targets.auditorium_id, admin))
+        return st.one_of(generated, generated.map(lambda drawn: (drawn[0], admin)), in_auditorium)
+    if label == "GET /api/auditoriums/{auditorium_id}":
+        aimed = operation.as_strategy(
+            generation_mode=mode, path_parameters={"auditorium_id": targets.auditorium_id}
+        )
+        return st.one_of(generated, aimed.map(lambda case: (case, admin)))
+    if path.startswith("/api/auditoriums"):
         return st.one_of(generated, generated.map(lambda drawn: (drawn[0], admin)))
     return generated
 
@@ -351,5 +388,8 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
         ("GET /api/shows/{show_id}/seats", 304),
         ("GET /api/shows/{show_id}/bookings", 200),
         ("POST /api/shows", 201),
+        ("POST /api/auditoriums", 201),
+        ("GET /api/auditoriums", 200),
+        ("GET /api/auditoriums/{auditorium_id}", 200),
     ]:
         assert run.statuses[(label, status)] > 0, f"no {status} for {label}\n{run.summary()}"
