@@ -25,6 +25,18 @@
     var listEl = document.getElementById("selected-list");
     var limitEl = document.getElementById("selection-limit");
     var liveMessage = document.getElementById("live-message");
+    var totalEl = document.getElementById("selected-total");
+    // The running total, formatted by the browser's own Intl for the show's
+    // currency with that currency's number of decimals (0 for JPY, 3 for KWD).
+    var money = null;
+    if (totalEl && window.Intl && Intl.NumberFormat) {
+      var digits = parseInt(totalEl.getAttribute("data-minor-digits"), 10) || 0;
+      var format = new Intl.NumberFormat("en", {
+        style: "currency", currency: totalEl.getAttribute("data-currency"),
+        minimumFractionDigits: digits, maximumFractionDigits: digits
+      });
+      money = function (minor) { return format.format(minor / Math.pow(10, digits)); };
+    }
     var showStarted = picker.hasAttribute("data-started");
 
     // The selection, in the order the seats were picked. Seeded from the
@@ -75,6 +87,14 @@
         });
       }
       if (countEl) countEl.textContent = String(selected.length);
+      if (totalEl && money) {
+        var total = selected.reduce(function (sum, label) {
+          var b = seat(label);
+          return sum + ((b && parseInt(b.getAttribute("data-price"), 10)) || 0);
+        }, 0);
+        totalEl.setAttribute("data-total", String(total));
+        totalEl.textContent = money(total);
+      }
       if (listEl) listEl.textContent = selected.length ? selected.join(", ") : "Pick seats on the map.";
       if (limitEl) limitEl.hidden = selected.length < maxSeats;
       picker.classList.toggle("seatmap-panel--full", selected.length >= maxSeats);
@@ -123,7 +143,19 @@
       toggle(b);
     });
 
-    // Arrow keys move between seats; Tab still walks through them in order.
+    // The seat of `row` nearest to `column` (aisles and gaps have no seat).
+    function nearestSeat(row, column) {
+      var best = null, bestDistance = Infinity;
+      row.querySelectorAll("button[data-seat]").forEach(function (b) {
+        var distance = Math.abs(parseInt(b.getAttribute("data-column"), 10) - column);
+        if (distance < bestDistance) { best = b; bestDistance = distance; }
+      });
+      return best;
+    }
+
+    // Arrow keys move between seats, jumping over aisles and gaps (left and
+    // right to the next seat, up and down to the nearest seat of the next row
+    // that has one); Tab still walks through them in order.
     picker.addEventListener("keydown", function (event) {
       var b = event.target.closest && event.target.closest("button[data-seat]");
       if (!b) return;
@@ -135,10 +167,10 @@
       else if (event.key === "ArrowLeft") next = seats[index - 1];
       else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
         var rows = Array.prototype.slice.call(picker.querySelectorAll(".seat-row"));
-        var other = rows[rows.indexOf(row) + (event.key === "ArrowUp" ? -1 : 1)];
-        if (other) {
-          var otherSeats = other.querySelectorAll("button[data-seat]");
-          next = otherSeats[Math.min(index, otherSeats.length - 1)];
+        var step = event.key === "ArrowUp" ? -1 : 1;
+        var column = parseInt(b.getAttribute("data-column"), 10);
+        for (var r = rows.indexOf(row) + step; r >= 0 && r < rows.length && !next; r += step) {
+          next = nearestSeat(rows[r], column);
         }
       } else if (event.key === "Home") next = seats[0];
       else if (event.key === "End") next = seats[seats.length - 1];

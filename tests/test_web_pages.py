@@ -180,11 +180,11 @@ def test_seat_map_has_every_seat_as_a_named_button_with_its_status(visitor, make
     seats = page.all("button", data_seat=True)
     assert [s.get("data-seat") for s in seats] == [f"{r}{n}" for r in "ABC" for n in range(1, 5)]
     assert page.seat("A1").get("data-status") == "AVAILABLE"
-    assert page.seat("A1").get("aria-label") == "Row A, seat 1, available"
+    assert page.seat("A1").get("aria-label") == "Row A, seat 1, standard, available"
     assert page.seat("B2").get("data-status") == "HELD"
-    assert page.seat("B2").get("aria-label") == "Row B, seat 2, held"
+    assert page.seat("B2").get("aria-label") == "Row B, seat 2, standard, held"
     assert page.seat("C4").get("data-status") == "BOOKED"
-    assert page.seat("C4").get("aria-label") == "Row C, seat 4, booked"
+    assert page.seat("C4").get("aria-label") == "Row C, seat 4, standard, booked"
     assert all(s.get("aria-pressed") == "false" for s in seats)
     assert all(s.get("type") == "submit" and s.get("form") == "seat-picker" for s in seats)
     # Row letters, a screen marker and a legend naming every state.

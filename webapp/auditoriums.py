@@ -105,3 +105,9 @@ def resolve_show_plan(
                 {"prices": f"no price for {', '.join(missing)}: every kind of seat in the plan needs one"}
             )
     return show_plan
+
+
+def show_currency(session: Session, show_id: int) -> str | None:
+    """The currency a show's prices are in (None when unpriced), for drawing its
+    seat map from a cached seat listing, which carries prices but no currency."""
+    return session.execute(text("SELECT currency FROM shows WHERE id = :id"), {"id": show_id}).scalar()

@@ -24,6 +24,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .money import format_money
 from .outbox import Claim
 
 CONFIRMATION_SUBJECT = "Your Marquee booking is confirmed"
@@ -56,6 +57,10 @@ def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
         lines.append(f"Auditorium: {claimed.auditorium}")
     lines += [
         f"Seats:      {', '.join(claimed.seats)}",
+    ]
+    if claimed.total is not None:
+        lines.append(f"Total:      {format_money(claimed.total, claimed.currency)}")
+    lines += [
         f"Booking:    {claimed.booking_id}",
         "",
         "Marquee",

@@ -49,6 +49,9 @@ class Claim:
     starts_at: datetime
     auditorium: str | None
     seats: list[str]
+    #: The booking's total in minor units of ``currency`` (None for an unpriced show).
+    total: int | None = None
+    currency: str | None = None
 
     @property
     def message_key(self) -> str:
@@ -112,7 +115,7 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
                   AND attempts < :max_attempts
                 RETURNING id, booking_id, attempts
             )
-            SELECT c.id, c.attempts, b.id AS booking_id, b.email,
+            SELECT c.id, c.attempts, b.id AS booking_id, b.email, b.total, b.currency,
                    sh.title, sh.starts_at, sh.auditorium,
                    ARRAY(SELECT bs.label FROM booking_seats bs
                          WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
@@ -134,6 +137,8 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
         starts_at=row.starts_at,
         auditorium=row.auditorium,
         seats=list(row.seats),
+        total=row.total,
+        currency=row.currency,
     )
 
 

@@ -38,7 +38,7 @@ def test_full_flow_pick_hold_confirm(live_server, visitors):
     seat(ana.page, "B3").click()  # changed her mind
     expect(seat(ana.page, "B3")).to_have_attribute("aria-pressed", "false")
     seat(ana.page, "B4").click()
-    expect(seat(ana.page, "B2")).to_have_accessible_name("Row B, seat 2, available")
+    expect(seat(ana.page, "B2")).to_have_accessible_name("Row B, seat 2, standard, available")
 
     ana.page.fill("#email", "ana@example.com")
     hold.click()

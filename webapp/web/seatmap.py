@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from ..bookings import LABEL_PATTERN
+from ..money import format_money, minor_unit_digits
+from ..seatplan import KINDS, ROW_LETTERS
 
 _STATUS_WORDS = {"AVAILABLE": "available", "HELD": "held", "BOOKED": "booked"}
+#: How a seat's kind is said (accessible names, legend).
+KIND_WORDS = {
+    "standard": "standard",
+    "premium": "premium",
+    "wheelchair": "wheelchair space",
+    "companion": "companion seat",
+}
 
 # Part of every ETag, so a deploy that changes the partial's markup is not
 # answered with "304 Not Modified" by a map whose seats did not change.
@@ -53,14 +62,27 @@ class SeatView:
     selected: bool = False
     #: Taken by someone else a moment ago, while this visitor tried to hold it.
     conflict: bool = False
+    #: 1-based position in the row, gaps included.
+    column: int = 0
+    kind: str = "standard"
+    #: Minor units, or None for an unpriced show.
+    price: int | None = None
+    #: The price for people ("€14.00"), or "" when there is none.
+    price_text: str = ""
 
     @property
     def status_word(self) -> str:
         return _STATUS_WORDS.get(self.status, self.status.lower())
 
     @property
+    def kind_word(self) -> str:
+        return KIND_WORDS.get(self.kind, self.kind)
+
+    @property
     def accessible_name(self) -> str:
-        return f"Row {self.row}, seat {self.number}, {self.status_word}"
+        """The name a screen reader says, e.g. "Row B, seat 3, premium, €14.00, available"."""
+        parts = [f"Row {self.row}", f"seat {self.number}", self.kind_word, self.price_text, self.status_word]
+        return ", ".join(part for part in parts if part)
 
     @property
     def available(self) -> bool:
@@ -108,20 +130,37 @@ def resolve_selection(
 
 @dataclass(frozen=True)
 class SeatMap:
-    rows: list[tuple[str, list[SeatView]]]
+    #: Each row's positions from the left: a seat, or None for an aisle or gap.
+    rows: list[tuple[str, list[SeatView | None]]]
     counts: dict[str, int]
+    #: Positions of the widest row, gaps included: the grid's width.
     seats_per_row: int
+    currency: str | None = None
+    #: Seat kinds present, in KINDS order, with their price text ("" if unpriced).
+    kinds: list[tuple[str, str]] = field(default_factory=list)
+    #: The selected seats' total, for the panel ("" when the show has no prices).
+    selected_total: str = ""
+    selected_total_minor: int | None = None
+    #: Decimals of the currency's minor unit, for app.js to format the running total.
+    minor_digits: int = 2
 
 
 def build_seat_map(
     seats: Sequence[dict[str, Any]],
     selected: Iterable[str] = (),
     conflicts: Iterable[str] = (),
+    currency: str | None = None,
 ) -> SeatMap:
+    """The grid to draw, from the seat listing alone: seats sit at their column,
+    and the columns no seat has are the aisles and gaps. A row with no seats at
+    all (a cross aisle) between two that have some is drawn empty."""
     selected_set, conflict_set = set(selected), set(conflicts)
-    rows: dict[str, list[SeatView]] = {}
+    by_row: dict[str, list[SeatView]] = {}
     counts = {"AVAILABLE": 0, "HELD": 0, "BOOKED": 0}
+    prices: dict[str, str] = {}
+    selected_prices: list[int] = []
     for seat in seats:  # row-major order from the service
+        price = seat.get("price")
         view = SeatView(
             label=seat["seat"],
             row=seat["row"],
@@ -129,11 +168,37 @@ def build_seat_map(
             status=seat["status"],
             selected=seat["seat"] in selected_set and seat["status"] == "AVAILABLE",
             conflict=seat["seat"] in conflict_set,
+            column=seat.get("column") or seat["number"],
+            kind=seat.get("kind") or "standard",
+            price=price,
+            price_text=format_money(price, currency),
         )
-        rows.setdefault(view.row, []).append(view)
+        by_row.setdefault(view.row, []).append(view)
         counts[view.status] = counts.get(view.status, 0) + 1
-    widest = max((len(row) for row in rows.values()), default=0)
-    return SeatMap(rows=list(rows.items()), counts=counts, seats_per_row=widest)
+        prices.setdefault(view.kind, view.price_text)
+        if view.selected and price is not None:
+            selected_prices.append(price)
+    widest = max((view.column for row in by_row.values() for view in row), default=0)
+    rows: list[tuple[str, list[SeatView | None]]] = []
+    if by_row:
+        last = ROW_LETTERS.index(max(by_row))
+        for letter in ROW_LETTERS[: last + 1]:
+            cells: list[SeatView | None] = [None] * widest
+            for view in by_row.get(letter, []):
+                cells[view.column - 1] = view
+            rows.append((letter, cells))
+    priced = currency is not None and any(prices.values())
+    total = sum(selected_prices) if priced else None
+    return SeatMap(
+        rows=rows,
+        counts=counts,
+        seats_per_row=widest,
+        currency=currency,
+        kinds=[(kind, prices[kind]) for kind in KINDS if kind in prices],
+        selected_total=format_money(total, currency) if total is not None else "",
+        selected_total_minor=total,
+        minor_digits=minor_unit_digits(currency) if currency else 2,
+    )
 
 
 def seat_map_etag(state_digest: str, *variant: Sequence[str]) -> str:

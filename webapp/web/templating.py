@@ -9,7 +9,9 @@ from pathlib import Path
 
 from flask import current_app, url_for
 
+from ..money import format_money
 from . import bp
+from .seatmap import KIND_WORDS
 
 
 @lru_cache(maxsize=64)
@@ -39,3 +41,18 @@ def format_when(value: datetime | None) -> str:
 @bp.app_template_filter("iso")
 def format_iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
+# --- seat plans and money (issue 11) ---
+
+
+@bp.app_template_filter("money")
+def format_money_filter(amount: int | None, currency: str | None) -> str:
+    """``{{ booking.total|money(booking.currency) }}`` -> "€23.50" (Babel, see webapp/money.py)."""
+    return format_money(amount, currency)
+
+
+@bp.app_template_global("kind_words")
+def kind_words() -> dict[str, str]:
+    """How each seat kind is said on the pages ("wheelchair space")."""
+    return KIND_WORDS

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 
-from .. import bookings, errors
+from .. import auditoriums, bookings, errors
 from ..bookings import HoldRequest
 from ..extensions import db
 from ..seatcache import seat_snapshot
@@ -68,7 +68,7 @@ def _render_show(
     snapshot = seat_snapshot(db.session, show_id)
     seats = snapshot.seats
     selection = resolve_selection(seats, selected, toggle, _max_seats())
-    seat_map = build_seat_map(seats, selection.labels, conflicts)
+    seat_map = build_seat_map(seats, selection.labels, conflicts, currency=show["currency"])
     page = render_template(
         "show.html",
         show=show,
@@ -115,7 +115,8 @@ def seatmap(show_id: str) -> Response:
     etag = seat_map_etag(snapshot.etag, selected, conflicts)
     if request.if_none_match.contains(etag):
         return _seatmap_response(Response(status=304), etag)
-    seat_map = build_seat_map(snapshot.seats, selected, conflicts)
+    currency = auditoriums.show_currency(db.session, sid)  # only when the map is drawn, not for a 304
+    seat_map = build_seat_map(snapshot.seats, selected, conflicts, currency=currency)
     return _seatmap_response(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
 
 
