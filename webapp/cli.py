@@ -8,10 +8,32 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import bookings
+from . import auditoriums, bookings
 from .errors import ValidationFailed
 from .extensions import db
+from .seatplan import parse_layout
 from .validation import validate_new_show
+
+#: The demo auditorium: 12 rows with a centre aisle, shorter rows at the front,
+#: a premium block in the middle rows, and at the back two wheelchair spaces,
+#: each with a companion seat beside it. E5, E6, F5, F6, G1, G2, H3 and H4 are
+#: ordinary seats (the newcomer browser test books them).
+DEMO_LAYOUT = [
+    "...ssssss.ssssss...",  # A
+    "..sssssss.sssssss..",  # B
+    ".ssssssss.ssssssss.",  # C
+    ".ssssssss.ssssssss.",  # D
+    "sssssssss.sssssssss",  # E
+    "sssssssss.sssssssss",  # F
+    "ssspppppp.ppppppsss",  # G
+    "ssspppppp.ppppppsss",  # H
+    "ssspppppp.ppppppsss",  # I
+    "sssssssss.sssssssss",  # J
+    "sssssssss.sssssssss",  # K
+    "wc.ssssss.ssssss.cw",  # L
+]
+DEMO_PRICES = {"standard": 950, "premium": 1400, "wheelchair": 950, "companion": 950}
+DEMO_CURRENCY = "EUR"
 
 
 def register_cli(app: Flask) -> None:
@@ -59,16 +81,22 @@ def seed_demo_command() -> None:
         click.echo("Shows exist already; no demo show added.")
         return
     starts_at = (datetime.now(UTC) + timedelta(days=1)).replace(hour=19, minute=30, second=0, microsecond=0)
+    hall = next((a for a in auditoriums.list_auditoriums(db.session) if a["name"] == "Screen 1"), None)
+    if hall is None:
+        hall = auditoriums.create_auditorium(db.session, name="Screen 1", plan=parse_layout(DEMO_LAYOUT))
     show = bookings.create_show(
         db.session,
         title="The Grand Premiere",
         starts_at=starts_at,
-        rows=10,
-        seats_per_row=12,
-        auditorium="Screen 1",
+        auditorium_id=hall["id"],
+        prices=DEMO_PRICES,
+        currency=DEMO_CURRENCY,
     )
     db.session.commit()
-    click.echo(f"Created demo show {show['id']}: {show['title']} ({show['stats']['total']} seats)")
+    click.echo(
+        f"Created demo show {show['id']}: {show['title']} in {show['auditorium']} "
+        f"({show['stats']['total']} seats, {show['currency']} prices)"
+    )
 
 
 @click.command("worker")

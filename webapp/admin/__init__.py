@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import views  # noqa: E402,F401  - registers the routes on bp
+# Importing the view modules registers their routes on bp; auditoriums are issue 11's.
+from . import auditorium_views, views  # noqa: E402,F401

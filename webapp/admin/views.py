@@ -29,11 +29,21 @@ from .. import bookings, errors
 from ..auth import is_admin_token
 from ..extensions import db
 from ..models import BookingStatus
+from ..money import DEFAULT_CURRENCY
 from ..validation import parse_show_id, validate_new_show
-from . import bp
+from . import auditorium_views, bp
 
 _SESSION_KEY = "admin"
 SHOW_FIELDS = ("title", "starts_at", "timezone", "rows", "seats_per_row", "auditorium")
+#: The new-show form's seat-plan and price fields (issue 11, webapp/admin/auditorium_views.py).
+PLAN_FORM_FIELDS = (
+    "auditorium_id",
+    "currency",
+    "price_standard",
+    "price_premium",
+    "price_wheelchair",
+    "price_companion",
+)
 
 
 def _token_digest() -> str | None:
@@ -71,8 +81,9 @@ def _dashboard(
         "admin/index.html",
         status,
         shows=bookings.list_upcoming_shows(db.session),
-        form=form or {"timezone": "UTC"},
+        form=form or {"timezone": "UTC", "currency": DEFAULT_CURRENCY},
         form_errors=form_errors or {},
+        **auditorium_views.show_form_context(),
     )
 
 
@@ -136,16 +147,21 @@ def create_show() -> Response:
     gate = _gate()
     if gate is not None:
         return gate
-    form = {name: request.form.get(name, "") for name in SHOW_FIELDS}
+    form = {name: request.form.get(name, "") for name in (*SHOW_FIELDS, *PLAN_FORM_FIELDS)}
     form_errors: dict[str, str] = {}
     body = _show_body(form, form_errors)
+    auditorium_views.show_plan_fields(form, body, form_errors)
     try:
         show = validate_new_show(body)
     except errors.ValidationFailed as exc:
         form_errors = {**exc.extras["errors"], **form_errors}
     if form_errors:
         return _dashboard(form, form_errors, status=422)
-    created = bookings.create_show(db.session, **show)
+    try:
+        created = bookings.create_show(db.session, **show)
+    except errors.ValidationFailed as exc:  # an auditorium gone, or prices missing a kind it has
+        db.session.rollback()
+        return _dashboard(form, exc.extras["errors"], status=422)
     db.session.commit()
     flash(f"Created show {created['id']}: {created['title']}.", "success")
     return redirect(url_for(".index"), code=303)
