@@ -180,6 +180,13 @@
       }
     });
 
+    // A plan wider than a phone scrolls inside the map: start it at the
+    // centre, where the screen and the best seats are, not at the left wall.
+    var scroller = picker.querySelector(".seatmap-scroll");
+    if (scroller && scroller.scrollWidth > scroller.clientWidth) {
+      scroller.scrollLeft = (scroller.scrollWidth - scroller.clientWidth) / 2;
+    }
+
     if (holdForm) {
       holdForm.addEventListener("submit", function (event) {
         if (!selected.length) event.preventDefault();

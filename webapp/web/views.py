@@ -161,7 +161,12 @@ def hold(show_id: str) -> Response | tuple[str, int]:
         return _render_show(
             sid, selected=still_free, conflicts=taken, message=message, email=raw_email, status=409
         )
-    except (errors.TooManyHolds, errors.ShowStarted, errors.ValidationFailed) as exc:
+    except (
+        errors.TooManyHolds,
+        errors.ShowStarted,
+        errors.ValidationFailed,
+        errors.CompanionWithoutWheelchair,
+    ) as exc:
         db.session.rollback()
         return _render_show(sid, selected=labels, message=exc.detail, email=raw_email, status=exc.status)
 
