@@ -94,13 +94,11 @@ class Api:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def create_show(self, rows: int, seats_per_row: int) -> int:
-        body = {
-            "title": "Race night",
-            "starts_at": "2099-01-01T20:00:00+00:00",
-            "rows": rows,
-            "seats_per_row": seats_per_row,
-        }
+    def create_show(self, rows: int = 0, seats_per_row: int = 0, **plan: Any) -> int:
+        """A rectangle, or the seat plan given as ``layout=`` (with ``prices=`` etc.)."""
+        body: dict[str, Any] = {"title": "Race night", "starts_at": "2099-01-01T20:00:00+00:00", **plan}
+        if "layout" not in plan:
+            body.update(rows=rows, seats_per_row=seats_per_row)
         response = requests.post(
             self.base_url + "/api/shows", json=body, headers=ADMIN_HEADERS, timeout=HTTP_TIMEOUT_S
         )

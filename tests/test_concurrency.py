@@ -114,6 +114,41 @@ def test_two_hundred_overlapping_holds_never_share_a_seat(
     assert_api_matches_database(app, api.get, api.admin_get, show_id)
 
 
+@pytest.mark.slow
+def test_two_hundred_overlapping_holds_on_a_plan_with_gaps_never_share_a_seat(app: Flask, api: Api) -> None:
+    """The same race on a priced plan with aisles, gaps and kinds: seat numbers
+    skip the gaps, and every winner's total is the sum of its seats' prices."""
+    layout = ["..sssss.sssss..", ".ssssss.ssssss.", "ssspppp.ppppsss", "sssssss.sssssss", "w.sssss.sssss.w"]
+    prices = {"standard": 900, "premium": 1350, "wheelchair": 900}
+    show_id = api.create_show(layout=layout, prices=prices, currency="EUR")
+    status, listing = api.get(f"/api/shows/{show_id}/seats")
+    assert status == 200
+    price_of = {seat["seat"]: seat["price"] for seat in listing["seats"]}
+    labels = sorted(price_of)
+    rng = random.Random(20261130)
+    requests_seats = [rng.sample(labels, rng.randint(1, 4)) for _ in range(200)]
+
+    responses = fire_together([partial(api.hold, show_id, seats) for seats in requests_seats])
+
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses
+    assert statuses[201] >= 1
+    won: dict[str, set[str]] = {}
+    for seats, response in zip(requests_seats, responses, strict=True):
+        if response.status_code == 201:
+            booking = response.json()["booking"]
+            assert booking["total"] == sum(price_of[label] for label in seats)
+            assert booking["currency"] == "EUR"
+            won[booking["id"]] = set(seats)
+    assert_seat_invariants(app)
+    pointing: dict[str, set[str]] = {}
+    for label, booking_id in seat_holders(app, show_id).items():
+        if booking_id is not None:
+            pointing.setdefault(booking_id, set()).add(label)
+    assert pointing == won
+    assert_api_matches_database(app, api.get, api.admin_get, show_id)
+
+
 def test_parallel_confirms_of_one_booking_all_succeed_once(app: Flask, api: Api) -> None:
     show_id = api.create_show(rows=1, seats_per_row=4)
     held = api.hold(show_id, ["A1", "A2"]).json()

@@ -190,8 +190,18 @@ def test_api_check_reports_a_listing_that_disagrees_with_the_rows(
 # --- every transition keeps the invariants ---------------------------------------------
 
 
-def test_invariants_hold_through_every_transition(app, client, make_show, admin_headers, session) -> None:
-    show = make_show(rows=2, seats_per_row=4)
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {"rows": 2, "seats_per_row": 4},
+        {"layout": ["ss.ss", "w.s.p"], "prices": {"standard": 900, "premium": 1200, "wheelchair": 900}},
+    ],
+    ids=["rectangle", "plan-with-gaps"],
+)
+def test_invariants_hold_through_every_transition(
+    app, client, make_show, admin_headers, session, plan
+) -> None:
+    show = make_show(**plan)
     show_id = show["id"]
     get, admin_get = getters(client, admin_headers)
 
