@@ -35,6 +35,7 @@ from .jsonutil import dumps
 from .locks import SeatsLocked
 from .models import BookingStatus, Show
 from .money import DEFAULT_CURRENCY
+from .seatplan import KINDS
 
 LABEL_PATTERN = re.compile(r"^([A-Z])([1-9][0-9]?)$")
 
@@ -66,7 +67,8 @@ def _show_json(row: Any) -> dict[str, Any]:
         "rows": row.rows,
         "seats_per_row": row.seats_per_row,
         "layout": list(row.layout),
-        "prices": row.prices,
+        # In the order of the kinds (PostgreSQL's jsonb keeps keys in its own order).
+        "prices": None if row.prices is None else {k: row.prices[k] for k in KINDS if k in row.prices},
         "currency": row.currency,
         "stats": {
             "total": row.total,

@@ -4,12 +4,18 @@ across gaps, the page without JavaScript, and the admin's layout editor."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ADMIN_TOKEN
 from playwright.sync_api import expect
+
+from webapp.cli import DEMO_LAYOUT, DEMO_PRICES
+
+from .conftest import DOCS, api_hold, api_settle
 
 pytestmark = pytest.mark.browser
 
@@ -143,3 +149,44 @@ def test_admin_layout_editor_previews_as_you_type_and_creates_shows_in_it(live_s
     assert created["auditorium"] == "Studio 7"
     assert created["prices"] == {"standard": 950, "premium": 1400, "wheelchair": 950, "companion": 0}
     assert created["layout"] == ["ss.ss", "pp.pp", "wc.cw"]
+
+
+SCREEN_SIZES = {"desktop": {"width": 1280, "height": 1000}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("size", list(SCREEN_SIZES))
+def test_the_demo_plan_on_desktop_and_phone(live_server, visitors, tmp_path: Path, size: str):
+    """The demo auditorium (flask seed-demo) on both screens: seats stay tappable
+    and a plan wider than a phone scrolls inside the map, never the page.
+
+    UPDATE_SCREENSHOTS=1 writes docs/seatplan-desktop.png and docs/seatplan-phone.png
+    (the README shows them); otherwise they go to a temporary directory."""
+    show = planned_show(
+        live_server, title="The Grand Premiere", layout=DEMO_LAYOUT, prices=DEMO_PRICES, auditorium="Screen 1"
+    )
+    api_settle(live_server, api_hold(live_server, show["id"], ["E8", "E9", "E10", "E11"]), "confirm")
+    api_hold(live_server, show["id"], ["J4", "J5", "L1", "L2"])
+    options: dict[str, Any] = {"viewport": SCREEN_SIZES[size]}
+    if size == "phone":
+        options.update(device_scale_factor=2, is_mobile=True, has_touch=True)
+    visitor = visitors(live_server, **options)
+    visitor.goto(f"/shows/{show['id']}")
+    page = visitor.page
+    for label in ("H8", "H9"):
+        seat(page, label).click()
+    expect(page.locator("#selected-total")).to_have_text("€28.00")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= SCREEN_SIZES[size]["width"]
+    smallest = page.evaluate(
+        """Math.min(...[...document.querySelectorAll('button[data-seat]')]
+                 .map(b => Math.min(b.getBoundingClientRect().width, b.getBoundingClientRect().height)))"""
+    )
+    assert smallest >= 24
+    # The centre aisle is on screen: the map starts scrolled to its middle.
+    for label in ("H9", "H10"):
+        box = seat(page, label).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= SCREEN_SIZES[size]["width"]
+
+    target = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(exist_ok=True)
+    page.screenshot(path=str(target / f"seatplan-{size}.png"), full_page=True)
