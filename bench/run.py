@@ -164,12 +164,13 @@ def create_shows(conn: psycopg.Connection, count: int, rows: int, per_row: int, 
     ids = []
     for _ in range(count):
         show_id = conn.execute(
-            "INSERT INTO shows (title, starts_at, rows, seats_per_row) "
-            "VALUES (%s, now() + interval '30 days', %s, %s) RETURNING id",
-            (title, rows, per_row),
+            "INSERT INTO shows (title, starts_at, rows, seats_per_row, layout) "
+            "VALUES (%s, now() + interval '30 days', %s, %s, "
+            "to_jsonb(array_fill(repeat('s', %s), ARRAY[%s]))) RETURNING id",
+            (title, rows, per_row, per_row, rows),
         ).fetchone()[0]
         conn.execute(
-            "INSERT INTO seats (show_id, row, number) SELECT %s, chr(64 + r), n "
+            "INSERT INTO seats (show_id, row, number, col) SELECT %s, chr(64 + r), n, n "
             "FROM generate_series(1, %s) r, generate_series(1, %s) n ORDER BY r, n",
             (show_id, rows, per_row),
         )

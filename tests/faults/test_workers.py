@@ -41,11 +41,12 @@ def create_shows(stack: JobStack, count: int) -> list[int]:
     show_ids = []
     for _ in range(count):
         show_id = stack.scalar(
-            "INSERT INTO shows (title, starts_at, rows, seats_per_row) "
-            "VALUES ('Expiry under fire', now() + interval '30 days', 26, 50) RETURNING id"
+            "INSERT INTO shows (title, starts_at, rows, seats_per_row, layout) "
+            "VALUES ('Expiry under fire', now() + interval '30 days', 26, 50, "
+            "to_jsonb(array_fill(repeat('s', 50), ARRAY[26]))) RETURNING id"
         )
         stack.sql(
-            "INSERT INTO seats (show_id, row, number) SELECT %s, chr(64 + r), n "
+            "INSERT INTO seats (show_id, row, number, col) SELECT %s, chr(64 + r), n, n "
             "FROM generate_series(1, 26) r, generate_series(1, 50) n ORDER BY r, n",
             (show_id,),
         )
