@@ -388,6 +388,8 @@ def test_request_examples_in_the_document_are_accepted(client, document, admin_h
         assert client.post("/api/shows", json=example, headers=admin_headers).status_code == 201
     for example in schemas["HoldRequest"]["examples"]:  # show 1 is the show just created
         assert client.post("/api/bookings", json=example).status_code == 201
+    for example in schemas["NewAuditorium"]["examples"]:
+        assert client.post("/api/auditoriums", json=example, headers=admin_headers).status_code == 201
 
 
 # --- request schemas agree with the validators ------------------------------------------------

@@ -183,11 +183,12 @@ def extend_schemas(schemas: dict[str, Any]) -> None:
         _only(["auditorium_id"], ["rows", "seats_per_row", "layout"]),
     ]
     new_show["allOf"] = _prices_cover_layout()
+    # A show with a plan of its own (a show in an auditorium sends "auditorium_id": <id> instead).
     new_show["examples"].append(
         {
             "title": "Metropolis",
             "starts_at": "2099-05-01T19:30:00+02:00",
-            "auditorium_id": 1,
+            "layout": ["..ssss.ssss..", "sssss.sssss", "ssppp.pppss", "wc.ss.ss.cw"],
             "prices": {"standard": 950, "premium": 1400, "wheelchair": 950, "companion": 950},
             "currency": "EUR",
         }
