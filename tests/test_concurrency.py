@@ -302,7 +302,7 @@ def test_a_hold_that_lapses_while_its_confirm_waits_is_not_confirmed(
 
 
 def test_a_cancel_that_waited_for_a_confirm_is_stamped_after_it(app: Flask, client, make_show) -> None:
-    from webapp import bookings
+    from webapp.booking import queries, settle
     from webapp.extensions import db
 
     show_id = make_show()["id"]
@@ -310,12 +310,12 @@ def test_a_cancel_that_waited_for_a_confirm_is_stamped_after_it(app: Flask, clie
     booking_id, token = uuid.UUID(held["booking"]["id"]), held["token"]
 
     with app.app_context():  # the cancel's transaction: it has begun (it read the booking)...
-        bookings.authorize_booking(db.session, booking_id, token)
+        queries.authorize_booking(db.session, booking_id, token)
         time.sleep(0.05)
         with app.app_context():  # ...when a confirm starts later and commits first
-            confirmed = bookings.confirm_booking(db.session, booking_id, token)
+            confirmed = settle.confirm_booking(db.session, booking_id, token).booking
             db.session.commit()
-        cancelled = bookings.cancel_booking(db.session, booking_id, token)
+        cancelled = settle.cancel_booking(db.session, booking_id, token).booking
         db.session.commit()
 
     assert cancelled["status"] == "CANCELLED"

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp import bookings
+from webapp.booking.expiry import expire_overdue_holds
 from webapp.extensions import db
 
 
@@ -237,7 +237,7 @@ def test_invariants_hold_through_every_transition(app, client, make_show, admin_
 
     job_expired = hold(client, show_id, ["A4"])
     lapse(job_expired)
-    assert bookings.expire_overdue_holds(session) == 1
+    assert expire_overdue_holds(session) == 1
     session.commit()
     check()
     assert act("cancel", job_expired).get_json()["code"] == "hold_expired"

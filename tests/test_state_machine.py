@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 from invariants import assert_seat_invariants
 from sqlalchemy import text
 
-from webapp import bookings
+from webapp.booking.expiry import expire_overdue_holds
 from webapp.extensions import db
 
 ROWS, SEATS_PER_ROW = 2, 3
@@ -195,7 +195,7 @@ def test_bookings_follow_the_model(
         def run_expiry_job(self) -> None:
             due = [b for b in self.bookings if b.stored == "PENDING" and b.lapsed]
             with app.app_context():
-                expired = bookings.expire_overdue_holds(db.session)
+                expired = expire_overdue_holds(db.session)
                 db.session.commit()
             assert expired == len(due)
             for booking in due:

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .bookings import LABEL_PATTERN, HoldRequest
-from .errors import BookingNotFound, ShowNotFound, ValidationFailed
+from .booking.errors import BookingNotFound, ShowNotFound, ValidationFailed
+from .booking.holds import LABEL_PATTERN, HoldRequest
 
 MAX_ID = 2**63 - 1
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

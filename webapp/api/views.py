@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from flask import Response, current_app, request, url_for
 
-from .. import bookings, errors
-from ..auth import bearer_token, require_admin
+from ..auth import require_admin, require_booking_token
+from ..booking import queries, settle, shows
+from ..booking.errors import ValidationFailed
+from ..caching import revalidate
 from ..extensions import db
 from ..jsonutil import dumps
 from ..models import BookingStatus
+from ..problems import MalformedJSON, UnsupportedMediaType
 from ..seatcache import current_etag, seat_snapshot
+from ..services import SettleAction, hold_and_commit, settle_and_commit
 from ..validation import parse_booking_id, parse_show_id, validate_hold, validate_new_show
 from . import bp
 from .openapi import openapi_document
@@ -27,14 +30,14 @@ def json_response(body: Any, status: int = 200, **headers: str) -> Response:
 
 def json_body() -> Any:
     if not request.is_json:
-        raise errors.UnsupportedMediaType(
+        raise UnsupportedMediaType(
             f"Send the body as application/json, not {request.mimetype or 'nothing'}."
         )
     data = request.get_data(cache=False)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise errors.MalformedJSON(f"The body is not valid JSON: {exc}.") from None
+        raise MalformedJSON(f"The body is not valid JSON: {exc}.") from None
 
 
 def idempotency_key() -> str | None:
@@ -42,26 +45,26 @@ def idempotency_key() -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise errors.ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
+        raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
     return key
 
 
 @bp.get("/shows")
 def list_shows() -> Response:
-    return json_response({"shows": bookings.list_upcoming_shows(db.session)})
+    return json_response({"shows": queries.list_upcoming_shows(db.session)})
 
 
 @bp.post("/shows")
 def create_show() -> Response:
     require_admin()
-    show = bookings.create_show(db.session, **validate_new_show(json_body()))
+    show = shows.create_show(db.session, **validate_new_show(json_body()))
     db.session.commit()
     return json_response(show, 201, Location=url_for(".show", show_id=show["id"]))
 
 
 @bp.get("/shows/<show_id>")
 def show(show_id: str) -> Response:
-    return json_response(bookings.get_show(db.session, parse_show_id(show_id)))
+    return json_response(queries.get_show(db.session, parse_show_id(show_id)))
 
 
 @bp.get("/shows/<show_id>/seats")
@@ -76,20 +79,13 @@ def seats(show_id: str) -> Response:
         snapshot = seat_snapshot(db.session, sid)
         etag = snapshot.etag
         if not request.if_none_match.contains(etag):
-            return _revalidate(Response(snapshot.body, mimetype="application/json"), etag)
-    return _revalidate(Response(status=304), etag)
-
-
-def _revalidate(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    # Clients may keep a copy but must revalidate it: holds change by the second.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+            return revalidate(Response(snapshot.body, mimetype="application/json"), etag)
+    return revalidate(Response(status=304), etag)
 
 
 @bp.get("/shows/<show_id>/seats/stats")
 def seat_stats(show_id: str) -> Response:
-    return json_response(bookings.seat_stats(db.session, parse_show_id(show_id)))
+    return json_response(queries.seat_stats(db.session, parse_show_id(show_id)))
 
 
 @bp.get("/shows/<show_id>/bookings")
@@ -97,8 +93,8 @@ def show_bookings(show_id: str) -> Response:
     require_admin()
     status = request.args.get("status")
     if status is not None and status not in BookingStatus.__members__:
-        raise errors.ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
-    found = bookings.list_show_bookings(db.session, parse_show_id(show_id), status)
+        raise ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
+    found = queries.list_show_bookings(db.session, parse_show_id(show_id), status)
     return json_response({"bookings": found})
 
 
@@ -109,8 +105,7 @@ def create_booking() -> Response:
         max_seats=current_app.config["MAX_SEATS_PER_BOOKING"],
         visitor=f"ip:{request.remote_addr}",
     )
-    hold = bookings.hold_seats(db.session, hold_request, idempotency_key=idempotency_key())
-    db.session.commit()
+    hold = hold_and_commit(hold_request, idempotency_key())
     headers = {"Location": url_for(".booking", booking_id=hold.booking["id"])}
     if hold.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -119,29 +114,27 @@ def create_booking() -> Response:
 
 @bp.get("/bookings/<booking_id>")
 def booking(booking_id: str) -> Response:
-    found = bookings.authorize_booking(db.session, parse_booking_id(booking_id), bearer_token())
+    found = queries.authorize_booking(db.session, parse_booking_id(booking_id), require_booking_token())
     return json_response(found)
 
 
-def _settle(action: Callable[..., dict[str, Any]], booking_id: str) -> Response:
-    try:
-        settled = action(db.session, parse_booking_id(booking_id), bearer_token())
-    except errors.HoldExpired:
-        db.session.commit()  # keep the expiry the service just recorded
-        raise
-    db.session.commit()
-    return json_response(settled)
+def _settle(action: SettleAction, raw_id: str) -> Response:
+    booking_id = parse_booking_id(raw_id)
+    settled = settle_and_commit(action, booking_id, require_booking_token())
+    if settled.error is not None:
+        raise settled.error
+    return json_response(settled.booking)
 
 
 @bp.post("/bookings/<booking_id>/confirm")
 def confirm_booking(booking_id: str) -> Response:
-    return _settle(bookings.confirm_booking, booking_id)
+    return _settle(settle.confirm_booking, booking_id)
 
 
 @bp.post("/bookings/<booking_id>/cancel")
 @bp.delete("/bookings/<booking_id>")
 def cancel_booking(booking_id: str) -> Response:
-    return _settle(bookings.cancel_booking, booking_id)
+    return _settle(settle.cancel_booking, booking_id)
 
 
 @bp.get("/openapi.json")

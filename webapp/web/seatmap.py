@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bookings import LABEL_PATTERN
+from ..booking.holds import LABEL_PATTERN
 
 _STATUS_WORDS = {"AVAILABLE": "available", "HELD": "held", "BOOKED": "booked"}
 
