@@ -8,10 +8,10 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import text
 
+from .api.schemas import NewShow, parse_body
 from .booking.errors import ValidationFailed
 from .booking.shows import create_show
 from .extensions import db
-from .validation import validate_new_show
 
 
 def register_cli(app: Flask) -> None:
@@ -33,15 +33,16 @@ def create_show_command(
 ) -> None:
     """Create a show and its seats."""
     try:
-        fields = validate_new_show(
+        fields = parse_body(
+            NewShow,
             {
                 "title": title,
                 "starts_at": starts_at,
                 "rows": rows,
                 "seats_per_row": seats_per_row,
                 "auditorium": auditorium,
-            }
-        )
+            },
+        ).model_dump()
     except ValidationFailed as exc:
         raise click.UsageError(exc.detail) from None
     show = create_show(db.session, **fields)

@@ -52,6 +52,13 @@ STATUS: dict[str, int] = {
 }
 
 
+#: Problems that only the HTTP layer gives (no domain error stands behind them): code -> status, title.
+HTTP_PROBLEMS: dict[str, tuple[int, str]] = {
+    "payload_too_large": (413, "The body is larger than MAX_CONTENT_LENGTH"),
+    "database_unavailable": (503, "Database unavailable"),
+}
+
+
 def status_of(error: DomainError) -> int:
     return STATUS.get(error.code, 400)
 

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
+    Blueprint,
     Response,
     current_app,
     flash,
@@ -27,6 +28,7 @@ from flask import (
     url_for,
 )
 
+from ..api.schemas import NewShow, parse_body
 from ..auth import is_admin_token
 from ..booking.errors import ValidationFailed
 from ..booking.queries import get_show, list_show_bookings, list_upcoming_shows
@@ -34,8 +36,9 @@ from ..booking.shows import create_show as create_show_with_seats
 from ..caching import no_store
 from ..extensions import db
 from ..models import BookingStatus
-from ..validation import parse_show_id, validate_new_show
-from . import bp
+from ..validation import parse_show_id
+
+bp = Blueprint("admin", __name__)
 
 _SESSION_KEY = "admin"
 SHOW_FIELDS = ("title", "starts_at", "timezone", "rows", "seats_per_row", "auditorium")
@@ -112,7 +115,7 @@ def sign_out() -> Response:
 
 
 def _show_body(form: dict[str, str], form_errors: dict[str, str]) -> dict[str, Any]:
-    """Turn the HTML form into the JSON-shaped body ``validate_new_show`` checks.
+    """Turn the HTML form into the JSON-shaped body the API's ``NewShow`` checks.
 
     The browser's date-time field has no time zone, so the form has one too;
     a value typed with its own offset keeps it.
@@ -131,7 +134,7 @@ def _show_body(form: dict[str, str], form_errors: dict[str, str]) -> dict[str, A
         try:
             parsed = datetime.fromisoformat(raw_start)
         except ValueError:
-            parsed = None  # validate_new_show explains the expected format
+            parsed = None  # NewShow explains the expected format
         if parsed is not None and parsed.tzinfo is None:
             try:
                 zone = ZoneInfo(form.get("timezone", "").strip() or "UTC")
@@ -149,7 +152,7 @@ def create_show() -> Response:
     form_errors: dict[str, str] = {}
     body = _show_body(form, form_errors)
     try:
-        show = validate_new_show(body)
+        show = parse_body(NewShow, body).model_dump()
     except ValidationFailed as exc:
         form_errors = {**exc.extras["errors"], **form_errors}
     if form_errors:

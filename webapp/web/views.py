@@ -13,7 +13,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..booking import errors, settle
 from ..booking.holds import HoldRequest
@@ -23,8 +33,7 @@ from ..extensions import db
 from ..problems import status_of
 from ..seatcache import seat_snapshot
 from ..services import SettleAction, hold_and_commit, settle_and_commit
-from ..validation import parse_booking_id, parse_show_id, validate_email, validate_seat_labels
-from . import bp
+from ..validation import collect, email_address, parse_booking_id, parse_show_id, seat_labels
 from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
 from .visitor import (
     MAX_REMEMBERED_BOOKINGS,
@@ -34,6 +43,8 @@ from .visitor import (
     remember_booking,
     remembered_bookings,
 )
+
+bp = Blueprint("web", __name__)
 
 #: How often an open seat map asks for changes. The contract says a change
 #: shows within 2 s; polling every second leaves room for a slow response.
@@ -125,10 +136,10 @@ def hold(show_id: str) -> Response | tuple[str, int]:
     labels = parse_labels(request.form.getlist("seats"))
     raw_email = request.form.get("email", "").strip()
     form_errors: dict[str, str] = {}
-    seats = validate_seat_labels(labels, _max_seats(), form_errors) if labels else ()
+    seats = collect(form_errors, "seats", seat_labels, labels, _max_seats()) if labels else ()
     if not labels:
         form_errors["seats"] = "Pick at least one seat first."
-    email = validate_email(raw_email, form_errors)
+    email = collect(form_errors, "email", email_address, raw_email)
     if form_errors:
         message = form_errors.get("seats") or "Please check the form."
         return _render_show(
