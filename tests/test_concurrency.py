@@ -18,10 +18,11 @@ from functools import partial
 
 import pytest
 import redis
-from conftest import Server, free_port, start_gunicorn, stop_process
+from conftest import ConfigOverrides
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants, seat_holders
 from racing import Api, fire_together, lock_waiters, seat_row_lock, wait_for_lock_waiters
+from support.processes import Server, free_port, start_gunicorn, stop_process
 
 
 @pytest.fixture
@@ -274,9 +275,9 @@ def test_a_redis_lock_expiring_mid_transaction_cannot_double_book(
 
 
 def test_a_hold_that_lapses_while_its_confirm_waits_is_not_confirmed(
-    app: Flask, client, make_show, database_url: str, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client, make_show, database_url: str, app_config: ConfigOverrides
 ) -> None:
-    monkeypatch.setitem(app.config, "HOLD_SECONDS", 1)
+    app_config.set(HOLD_SECONDS=1)
     show_id = make_show()["id"]
     held = client.post("/api/bookings", json={"show_id": show_id, "seats": ["A1"]}).get_json()
     booking_url = f"/api/bookings/{held['booking']['id']}"

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import ROOT, Figures, free_port
+from conftest import Figures
 from flask import Flask
 from flask.testing import FlaskClient
 from jobsupport import (
@@ -35,6 +35,7 @@ from jobsupport import (
     wait_for,
 )
 from sqlalchemy import text
+from support.processes import ROOT, free_port
 
 from webapp import outbox
 from webapp.extensions import db

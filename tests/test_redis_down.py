@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from conftest import free_port, start_gunicorn, stop_process
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants, seat_holders
 from racing import Api, seat_row_lock, wait_for_lock_waiters
+from support.processes import free_port, start_gunicorn, stop_process
 
 pytestmark = pytest.mark.slow
 
