@@ -1,5 +1,5 @@
 # Marquee developer commands; `make help` lists them.
-# Configuration comes from environment variables (SPEC.md, Configuration),
+# Configuration comes from environment variables (README.md, Configuration),
 # e.g. `PORT=9000 SEED_DEMO=0 make run` or `make run PORT=9000`.
 
 SHELL := /bin/bash

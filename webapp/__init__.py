@@ -27,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     csrf.init_app(app)
     redis_client.init_app(app)
     app.extensions["seat_locker"] = SeatLocker(

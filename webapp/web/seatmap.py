@@ -62,10 +62,6 @@ class SeatView:
     def accessible_name(self) -> str:
         return f"Row {self.row}, seat {self.number}, {self.status_word}"
 
-    @property
-    def available(self) -> bool:
-        return self.status == "AVAILABLE"
-
 
 @dataclass
 class Selection:
