@@ -9,22 +9,26 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The stamp's name carries a checksum of the requirements files, so the venv
-# is re-installed exactly when one of them changes (not when it is touched).
-REQUIREMENTS := requirements.txt requirements-dev.txt
-STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | cksum | cut -d' ' -f1)
+# Running the app needs requirements.txt only; the tests, linters and load
+# tools (requirements-dev.txt) come with `make test` and friends. Each stamp's
+# name carries a checksum of its requirements files, so the venv is
+# re-installed exactly when one of them changes (not when it is touched).
+checksum = $(shell cat $(1) | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.installed-run-$(call checksum,requirements.txt)
+DEV_STAMP := $(VENV)/.installed-dev-$(call checksum,requirements.txt requirements-dev.txt)
 
-.PHONY: help venv services db run test test-faults compiler lint chromium bench soak audit
+.PHONY: help venv venv-dev services db run test test-faults compiler lint chromium bench soak audit
 
 help:
-	@echo "make venv      create $(VENV) and install requirements-dev.txt (only when they changed)"
+	@echo "make venv      create $(VENV) and install requirements.txt (only when it changed)"
+	@echo "make venv-dev  the same, plus requirements-dev.txt (tests, ruff, load tools)"
 	@echo "make services  make sure PostgreSQL and Redis (DATABASE_URL, REDIS_URL) are up"
 	@echo "make db        services + create the database if missing + apply migrations"
 	@echo "make run       venv + db + seed a demo show (SEED_DEMO=0 skips), then web, worker"
 	@echo "               and scheduler in the foreground until Ctrl-C (APP_ENV=development)"
-	@echo "make test      venv + services + chromium, then the whole test suite (APP_ENV=test;"
+	@echo "make test      venv-dev + services + chromium, then the whole test suite (APP_ENV=test;"
 	@echo "               the tests make their own database). PYTEST_ARGS='-k hold -x' narrows it"
-	@echo "make test-faults  venv + services + a C compiler, then only the fault-injection suite"
+	@echo "make test-faults  venv-dev + services + a C compiler, then only the fault-injection suite"
 	@echo "               (tests/faults: kills and restarts private Redis/PostgreSQL servers and"
 	@echo "               gunicorn workers; never the shared ones). PYTEST_ARGS narrows it too"
 	@echo "make bench     load test in production mode on a scratch database (wrk, pgbench);"
@@ -34,18 +38,29 @@ help:
 	@echo "make audit     pip-audit of requirements*.txt in its own venv (var/audit-venv)"
 	@echo "make lint      ruff check"
 
-venv: $(STAMP)
+venv: $(RUN_STAMP)
+venv-dev: $(DEV_STAMP)
 
-$(STAMP):
+# $(1): the requirements file to install; $(2): the stamp kinds it satisfies.
+define install_requirements
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed: make PYTHON=python3.11 ..." >&2; exit 1; }
 	@if ! $(BIN)/python -c '' 2>/dev/null; then \
 		echo "creating $(VENV) with $$($(PYTHON) --version)"; \
 		$(PYTHON) -m venv --clear $(VENV); \
 	fi
-	$(BIN)/python -m pip install --disable-pip-version-check -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --disable-pip-version-check -r $(1)
+	@for kind in $(2); do rm -f $(VENV)/.installed-$$kind-*; done
+endef
+
+$(RUN_STAMP):
+	$(call install_requirements,requirements.txt,run)
 	@touch $@
+
+# requirements-dev.txt includes requirements.txt, so this satisfies `venv` too.
+$(DEV_STAMP):
+	$(call install_requirements,requirements-dev.txt,run dev)
+	@touch $@ $(RUN_STAMP)
 
 services:
 	@bash scripts/ensure-services.sh
@@ -72,14 +87,14 @@ run: venv db
 # The suite creates and drops its own database on the servers named by
 # DATABASE_URL / REDIS_URL, so no migrations run against the dev database here.
 test: export APP_ENV := test
-test: venv services chromium
+test: venv-dev services chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fault suite is left out of `make test` (addopts has -m "not faults");
 # the -m here comes last and wins. It starts its own redis-server, PostgreSQL
 # cluster and gunicorns on free ports, so the shared services stay untouched.
 test-faults: export APP_ENV := test
-test-faults: venv services compiler
+test-faults: venv-dev services compiler
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 chromium:
@@ -90,18 +105,18 @@ chromium:
 compiler:
 	@bash scripts/ensure-cc.sh
 
-lint: venv
+lint: venv-dev
 	$(BIN)/ruff check .
 
 # Installs wrk from Debian's packages when missing (root only); pgbench comes
 # with the PostgreSQL client.
-bench: venv services
+bench: venv-dev services
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y wrk >/dev/null; } \
 		|| { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python bench/run.py
 
 # Not in CI: ten minutes by default (SOAK_SECONDS=60 make soak for a short run).
-soak: venv services
+soak: venv-dev services
 	$(BIN)/python scripts/soak.py
 
 # Vulnerability audit of the pinned requirements (needs PyPI's JSON API or an OSV mirror).

@@ -73,6 +73,8 @@ def test_env(
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "SECRET_KEY": "test-secret-key",
         "MAILBOX_DIR": str(tmp_path_factory.mktemp("mailbox")),
+        # The job tests read RQ's per-job lines ("Job OK") from worker logs.
+        "WORKER_LOG_LEVEL": "INFO",
     }
 
 

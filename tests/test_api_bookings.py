@@ -17,11 +17,11 @@ from support.api import (
     hold_ok,
     lapse_hold,
     now_utc,
-    run_sql,
     seat_statuses,
     start_show,
     stored_booking,
     timestamp,
+    wait_until_database_time,
 )
 
 # --- holding ---------------------------------------------------------------------
@@ -336,7 +336,7 @@ def test_confirm_after_short_hold_seconds(app, client, make_show, app_config):
     held = hold_ok(client, show["id"], ["A1"])
     booking = held["booking"]
     assert timestamp(booking["hold_expires_at"]) - timestamp(booking["created_at"]) == timedelta(seconds=1)
-    run_sql(app, "SELECT pg_sleep(1.1)")
+    wait_until_database_time(app, booking["hold_expires_at"])
     url = f"/api/bookings/{held['booking']['id']}/confirm"
     assert_problem(client.post(url, headers=bearer(held["token"])), 409, "hold_expired")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -19,6 +18,7 @@ from support.api import (
     run_sql,
     start_show,
     timestamp,
+    wait_until_database_time,
 )
 
 
@@ -341,11 +341,14 @@ def test_a_cached_seat_listing_ends_when_its_earliest_hold_lapses(app, client, m
     show = make_show()
     url = f"/api/shows/{show['id']}/seats"
     app_config.set(HOLD_SECONDS=1)
-    hold_ok(client, show["id"], ["A1"])
+    held = hold_ok(client, show["id"], ["A1"])
     first = client.get(url)
     assert first.get_json()["seats"][0]["status"] == "HELD"
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    time.sleep(1.2)
+    # Once the hold lapses by the database's clock (with a little room for the
+    # cache's own TTL rounding), and well before the snapshot's 2 s cap:
+    lapsed_at = timestamp(held["booking"]["hold_expires_at"])
+    wait_until_database_time(app, lapsed_at + timedelta(milliseconds=250))
     after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert after.status_code == 200
     assert after.get_json()["seats"][0]["status"] == "AVAILABLE"

@@ -22,6 +22,7 @@ from conftest import ConfigOverrides
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants, seat_holders
 from racing import Api, fire_together, lock_waiters, seat_row_lock, wait_for_lock_waiters
+from sqlalchemy import text
 from support.processes import Server, free_port, start_gunicorn, stop_process
 
 
@@ -245,8 +246,11 @@ def test_a_redis_lock_expiring_mid_transaction_cannot_double_book(
             # is only possible because each lock expired while its owner was
             # still inside its transaction.
             wait_for_lock_waiters(database_url, racers)
-            time.sleep(0.2)  # well past the 50 ms TTL of the last lock taken
-            assert redis_conn.exists(*lock_keys(redis_prefix, show_id, seats)) == 0
+            # The last racer's 50 ms lock runs out while it, too, still waits.
+            deadline = time.monotonic() + 10
+            while redis_conn.exists(*lock_keys(redis_prefix, show_id, seats)):
+                assert time.monotonic() < deadline, "the 50 ms seat locks never expired"
+                time.sleep(0.01)
             assert not any(future.done() for future in futures)
             assert lock_waiters(database_url) == racers
         responses = [future.result(timeout=60) for future in futures]
@@ -261,7 +265,7 @@ def test_a_redis_lock_expiring_mid_transaction_cannot_double_book(
     (winner,) = [r.json()["booking"] for r in responses if r.status_code == 201]
     holders = seat_holders(app, show_id)
     assert holders["A1"] == holders["A2"] == winner["id"]
-    assert elapsed > 0.2
+    assert elapsed > 0.05  # the locks' TTL: they ran out before anyone finished
     assert_seat_invariants(app)
     assert_api_matches_database(app, api.get, api.admin_get, show_id)
 
@@ -312,7 +316,11 @@ def test_a_cancel_that_waited_for_a_confirm_is_stamped_after_it(app: Flask, clie
 
     with app.app_context():  # the cancel's transaction: it has begun (it read the booking)...
         queries.authorize_booking(db.session, booking_id, token)
-        time.sleep(0.05)
+        # ...and the clock has moved on since it began, so that stamping the
+        # cancel with the transaction's start would date it before the confirm.
+        deadline = time.monotonic() + 5
+        while not db.session.execute(text("SELECT clock_timestamp() > now() + interval '1 ms'")).scalar():
+            assert time.monotonic() < deadline
         with app.app_context():  # ...when a confirm starts later and commits first
             confirmed = settle.confirm_booking(db.session, booking_id, token).booking
             db.session.commit()

@@ -190,7 +190,7 @@ def test_lapsed_holds_are_expired_in_the_database_within_the_interval(
     holds = []
     for i in range(3):  # lapsing at different moments of the expiry cycle
         holds.append(harness.hold(show["id"], [f"A{i + 1}", f"B{i + 1}"], hold_seconds=1)[0])
-        time.sleep(0.7)
+        time.sleep(0.7)  # spacing, not waiting: the test holds whatever the gap turns out to be
 
     delays = []
     for booking_id in holds:
@@ -512,7 +512,19 @@ def test_two_schedulers_neither_double_the_jobs_nor_expire_twice(
     harness.procs.scheduler()
     harness.procs.scheduler()
     wait_for(lambda: harness.scheduled() == harness.expected_schedule(), 30, "periodic jobs registered")
-    time.sleep(2.5 * EXPIRY_INTERVAL)  # several intervals with no worker to run anything
+    # With no worker to run anything, let expire_holds fall due twice more
+    # while its first copy waits in the queue: each time, a scheduler moves
+    # its next run on (PrefixedScheduler.enqueue_job) instead of queueing a copy.
+    expire_id = periodic_job_id(harness.app.config, "expire_holds")
+    schedule_key = scheduled_jobs_key(harness.app.config)
+    registered_for = wait_for(
+        lambda: harness.redis.zscore(schedule_key, expire_id), 10, "expire_holds scheduled"
+    )
+    wait_for(
+        lambda: (harness.redis.zscore(schedule_key, expire_id) or 0) >= registered_for + 2 * EXPIRY_INTERVAL,
+        10 * EXPIRY_INTERVAL,
+        "expire_holds to fall due twice more while queued",
+    )
     waiting = queue(harness.app).get_job_ids()
     assert sorted(waiting) == harness.expected_schedule()  # one copy of each, however long they wait
 
@@ -528,10 +540,12 @@ def test_two_schedulers_neither_double_the_jobs_nor_expire_twice(
         for n in range(3):
             holds.append(harness.hold(show["id"], [f"{'ABC'[batch]}{n + 1}"], hold_seconds=1)[0])
         assert harness.scheduled() == harness.expected_schedule()
-        time.sleep(1.5)
+        time.sleep(1.5)  # spacing, not waiting: holds lapse across several intervals
     for booking_id in holds:
         wait_for(lambda b=booking_id: harness.booking(b).status == "EXPIRED", 15, "the hold expired")
-    time.sleep(3)
+    # A longer window makes the bound below tighter: two more runs.
+    runs_so_far = harness.runs("expire_holds")
+    wait_for(lambda: harness.runs("expire_holds") >= runs_so_far + 2, 10 * EXPIRY_INTERVAL, "two more runs")
     window, runs = time.monotonic() - window_start, harness.runs("expire_holds") - runs_before
     assert harness.scheduled() == harness.expected_schedule()
 

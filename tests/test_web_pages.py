@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from conftest import ConfigOverrides
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from support.api import timestamp, wait_until_database_time
 from support.database import lapse_hold
 
 from webapp.extensions import db
@@ -414,7 +415,7 @@ def test_seatmap_partial_answers_304_until_a_seat_changes(app, visitor, make_sho
     assert again.get_data() == b""
 
     with configured(app, HOLD_SECONDS=1):
-        hold_via_api(visitor, show["id"], ["A2"])
+        held = hold_via_api(visitor, show["id"], ["A2"])
     changed = visitor.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
@@ -423,8 +424,10 @@ def test_seatmap_partial_answers_304_until_a_seat_changes(app, visitor, make_sho
 
     # A hold that runs out frees its seat by time alone: nothing writes, yet
     # the tag changes (no cached answer outlives the hold it saw) and the map
-    # shows the seat available again.
-    time.sleep(1.2)
+    # shows the seat available again: once the database's clock says so (with
+    # a little room for the cache's TTL rounding), well before the 2 s cap.
+    lapsed_at = timestamp(held["booking"]["hold_expires_at"])
+    wait_until_database_time(app, lapsed_at + timedelta(milliseconds=250))
     lapsed = visitor.get(url, headers={"If-None-Match": changed.headers["ETag"]})
     assert lapsed.status_code == 200
     assert page_of(lapsed).seat("A2").get("data-status") == "AVAILABLE"

@@ -6,11 +6,16 @@ Every setting has the default the README lists (README.md, Configuration).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY_FILE = PROJECT_ROOT / "var" / "secret_key"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@localhost:5432/movie_booking"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
@@ -56,6 +61,40 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def persistent_secret_key(path: Path) -> str:
+    """The key stored at ``path``, generated there first if there is none yet.
+
+    Outside production a newcomer runs ``make run`` with no SECRET_KEY. A key
+    made up per process would differ between gunicorn workers, so a session
+    cookie signed by one worker would be refused by the next (a lost CSRF
+    token, most of the time). So the first process writes a key and every
+    process, and every restart, reads the same one. Several workers start at
+    once: the key is written to a private temporary file and linked into place,
+    which either wins atomically or finds the winner's file, never a half one.
+    """
+    try:
+        stored = path.read_text().strip()
+    except FileNotFoundError:
+        stored = ""
+    if stored:
+        return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    stored = path.read_text().strip()
+    if not stored:
+        raise ConfigError(f"{path} is empty: delete it, or set SECRET_KEY")
+    return stored
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -68,8 +107,12 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if not secret_key:
         if app_env == "production":
             raise ConfigError("SECRET_KEY is required when APP_ENV=production")
-        # Random per process: fine for one dev server, sessions just do not survive restarts.
-        secret_key = secrets.token_hex(32)
+        key_file = env.get("SECRET_KEY_FILE", "").strip()
+        secret_key = persistent_secret_key(Path(key_file) if key_file else DEFAULT_SECRET_KEY_FILE)
+
+    worker_log_level = env.get("WORKER_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    if worker_log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"WORKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {worker_log_level!r}")
 
     database_url = normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     web_threads = _int(env, "WEB_THREADS", 4, minimum=1)
@@ -97,6 +140,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # several deployments sharing one Redis) never see each other's keys.
         "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", "marquee:"),
         "RQ_QUEUE": env.get("RQ_QUEUE", "marquee"),
+        # What RQ itself logs in the worker: WARNING keeps an idle stack quiet
+        # (failures still show); INFO adds a few lines for every job run.
+        "WORKER_LOG_LEVEL": worker_log_level,
         "ADMIN_TOKEN": env.get("ADMIN_TOKEN", "") or None,
         "HOLD_SECONDS": _int(env, "HOLD_SECONDS", 10 if testing else 300, minimum=1),
         "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),

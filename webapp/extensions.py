@@ -31,6 +31,19 @@ migrate = Migrate()
 csrf = CSRFProtect()
 
 
+def one_reconnect() -> Retry:
+    """One immediate retry, on a fresh connection, after a connection error.
+
+    After Redis restarts every pooled connection is dead, and the first
+    command on each would fail although Redis is back: that must not count as
+    "Redis down" (which makes callers skip Redis for a while). A Redis that is
+    really gone refuses the second connection at once, so it still costs one
+    fast failure; a slow one (TimeoutError) is not retried at all, since every
+    caller can carry on without Redis and must not wait seconds for it.
+    """
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 class RedisClient:
     """One redis-py client per app, with short timeouts.
 
@@ -44,9 +57,7 @@ class RedisClient:
             socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
             socket_connect_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
             health_check_interval=15,
-            # No retries: a dead Redis must cost one fast failure, not seconds
-            # of backoff, since every caller can carry on without it.
-            retry=Retry(NoBackoff(), 0),
+            retry=one_reconnect(),
         )
 
     @property

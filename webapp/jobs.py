@@ -31,14 +31,12 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, has_app_context
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from rq import Queue
 
 from . import mail, outbox
 from .booking.expiry import expire_overdue_holds
 from .booking.housekeeping import cleanup_orphan_bookings, purge_idempotency_keys
-from .extensions import db
+from .extensions import db, one_reconnect
 from .jsonutil import dumps
 
 log = logging.getLogger(__name__)
@@ -325,7 +323,8 @@ def _enqueue_client(app: Flask) -> redis.Redis:
     """A Redis client for enqueueing from request threads: fails at once when Redis is down.
 
     The outbox row is already committed, so the relay will enqueue it later;
-    a confirm must not wait through redis-py's retries for that.
+    a confirm must not wait through backoff for that. A dead pooled
+    connection (Redis restarted) is retried once, at once.
     """
     client = app.extensions.get("rq_enqueue_redis")
     if client is None:
@@ -333,7 +332,7 @@ def _enqueue_client(app: Flask) -> redis.Redis:
             app.config["REDIS_URL"],
             socket_timeout=1.0,
             socket_connect_timeout=0.5,
-            retry=Retry(NoBackoff(), 0),
+            retry=one_reconnect(),
         )
         app.extensions["rq_enqueue_redis"] = client
     return client

@@ -106,7 +106,11 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
             worker.max_connection_wait_time = MAX_RECONNECT_WAIT_SECONDS
             if stop.is_set:  # asked to stop while Redis was away
                 return
-            worker.work(burst=burst, logging_level="INFO")
+            log.info("worker %s listening on queue %s", worker.name, app.config["RQ_QUEUE"])
+            # RQ logs four lines per job at INFO, which floods the console
+            # every few seconds with periodic jobs that found nothing to do;
+            # our jobs log one line themselves when they did something.
+            worker.work(burst=burst, logging_level=app.config["WORKER_LOG_LEVEL"])
         except redis.RedisError as exc:
             if burst:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,20 @@ def assert_booking_shape(booking: dict[str, Any]) -> None:
     for field in ("confirmed_at", "cancelled_at", "expired_at"):
         if booking[field] is not None:
             timestamp(booking[field])
+
+
+def wait_until_database_time(app: Flask, moment: datetime | str, timeout: float = 15.0) -> None:
+    """Block until the database's clock has passed ``moment`` (a hold lapses by that clock).
+
+    For tests about time itself (a short HOLD_SECONDS running out): a sleep
+    would guess how long that takes on a loaded machine; this asks the clock
+    that decides.
+    """
+    when = moment if isinstance(moment, datetime) else timestamp(moment)
+    deadline = time.monotonic() + timeout
+    while not run_sql(app, "SELECT statement_timestamp() > :moment", moment=when)[0][0]:
+        assert time.monotonic() < deadline, f"the database clock did not reach {moment} within {timeout} s"
+        time.sleep(0.02)
 
 
 def start_show(app: Flask, show_id: int) -> None:
