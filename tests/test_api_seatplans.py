@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_helpers import (
+from support.api import (
     BOOKING_FIELDS,
     assert_problem,
     bearer,

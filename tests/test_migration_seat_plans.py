@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from webapp import create_app
-from webapp.bookings import hash_token
+from webapp.booking.tokens import hash_token
 from webapp.extensions import db
 
 MIGRATIONS = str(ROOT / "migrations")

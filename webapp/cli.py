@@ -8,11 +8,12 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import auditoriums, bookings
-from .errors import ValidationFailed
+from .api.schemas import NewShow, parse_body
+from .booking import auditoriums
+from .booking.errors import ValidationFailed
+from .booking.shows import create_show
 from .extensions import db
 from .seatplan import parse_layout
-from .validation import validate_new_show
 
 #: The demo auditorium: 12 rows with a centre aisle, shorter rows at the front,
 #: a premium block in the middle rows, and at the back two wheelchair spaces,
@@ -55,18 +56,19 @@ def create_show_command(
 ) -> None:
     """Create a show and its seats."""
     try:
-        fields = validate_new_show(
+        fields = parse_body(
+            NewShow,
             {
                 "title": title,
                 "starts_at": starts_at,
                 "rows": rows,
                 "seats_per_row": seats_per_row,
                 "auditorium": auditorium,
-            }
-        )
+            },
+        ).model_dump()
     except ValidationFailed as exc:
         raise click.UsageError(exc.detail) from None
-    show = bookings.create_show(db.session, **fields)
+    show = create_show(db.session, **fields)
     db.session.commit()
     click.echo(
         f"Created show {show['id']}: {show['title']} at {show['starts_at'].isoformat()} "
@@ -84,7 +86,7 @@ def seed_demo_command() -> None:
     hall = next((a for a in auditoriums.list_auditoriums(db.session) if a["name"] == "Screen 1"), None)
     if hall is None:
         hall = auditoriums.create_auditorium(db.session, name="Screen 1", plan=parse_layout(DEMO_LAYOUT))
-    show = bookings.create_show(
+    show = create_show(
         db.session,
         title="The Grand Premiere",
         starts_at=starts_at,
@@ -119,7 +121,7 @@ def scheduler_command() -> None:
 @click.command("jobs-status")
 def jobs_status_command() -> None:
     """Show queued and failed jobs, the periodic jobs' last runs, and undelivered messages."""
-    from .jobs import status_report
+    from .jobstatus import status_report
 
     report = status_report(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Queue {report['queue']}:")

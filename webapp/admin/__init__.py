@@ -1,8 +1,6 @@
-"""The admin pages."""
+"""The admin pages. The routes live in ``views``, on its blueprint."""
 
-from flask import Blueprint
+from . import auditorium_views  # noqa: F401  - registers the auditorium pages on bp
+from .views import bp
 
-bp = Blueprint("admin", __name__)
-
-# Importing the view modules registers their routes on bp; auditoriums are issue 11's.
-from . import auditorium_views, views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,8 +1,6 @@
-"""The JSON API under /api."""
+"""The JSON API under /api. The routes live in ``views``, on its blueprint."""
 
-from flask import Blueprint
+from . import auditorium_views  # noqa: F401  - registers the auditorium routes on bp
+from .views import bp
 
-bp = Blueprint("api", __name__)
-
-# Importing the view modules registers their routes on bp; seat plans are issue 11's.
-from . import auditorium_views, views  # noqa: E402,F401
+__all__ = ["bp"]

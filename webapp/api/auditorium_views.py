@@ -1,39 +1,44 @@
-"""JSON endpoints for auditoriums (named seat plans), admin only."""
+"""JSON endpoints for auditoriums (named seat plans), admin only; on the API's
+blueprint, in the style of views.py: parse into a model, call the service, answer through a model."""
 
 from __future__ import annotations
 
 from flask import Response, url_for
 
-from .. import auditoriums, errors
 from ..auth import require_admin
+from ..booking import auditoriums
+from ..booking.errors import AuditoriumNotFound
 from ..extensions import db
-from ..validation import MAX_ID, validate_auditorium
-from . import bp
-from .views import json_body, json_response
+from ..seatplan import parse_layout
+from ..validation import MAX_ID
+from .auditorium_schemas import Auditorium, AuditoriumList, NewAuditorium
+from .schemas import parse_body
+from .views import answer, bp, json_body
 
 
 def _auditorium_id(raw: str) -> int:
+    """An auditorium id from a URL; anything that is not one is simply not found."""
     if len(raw) <= len(str(MAX_ID)) and raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
         return int(raw)
-    raise errors.AuditoriumNotFound(f"There is no auditorium {raw[:40]!r}.")
+    raise AuditoriumNotFound(f"There is no auditorium {raw[:40]!r}.")
 
 
 @bp.get("/auditoriums")
 def list_auditoriums() -> Response:
     require_admin()
-    return json_response({"auditoriums": auditoriums.list_auditoriums(db.session)})
+    return answer(AuditoriumList, {"auditoriums": auditoriums.list_auditoriums(db.session)})
 
 
 @bp.post("/auditoriums")
 def create_auditorium() -> Response:
     require_admin()
-    name, plan = validate_auditorium(json_body())
-    created = auditoriums.create_auditorium(db.session, name=name, plan=plan)
+    new = parse_body(NewAuditorium, json_body())
+    created = auditoriums.create_auditorium(db.session, name=new.name, plan=parse_layout(new.layout))
     db.session.commit()
-    return json_response(created, 201, Location=url_for(".auditorium", auditorium_id=created["id"]))
+    return answer(Auditorium, created, 201, Location=url_for(".auditorium", auditorium_id=created["id"]))
 
 
 @bp.get("/auditoriums/<auditorium_id>")
 def auditorium(auditorium_id: str) -> Response:
     require_admin()
-    return json_response(auditoriums.get_auditorium(db.session, _auditorium_id(auditorium_id)))
+    return answer(Auditorium, auditoriums.get_auditorium(db.session, _auditorium_id(auditorium_id)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bookings import LABEL_PATTERN
+from ..booking.holds import LABEL_PATTERN
 from ..money import format_money, minor_unit_digits
 from ..seatplan import KINDS, ROW_LETTERS
 
@@ -83,10 +83,6 @@ class SeatView:
         """The name a screen reader says, e.g. "Row B, seat 3, premium, €14.00, available"."""
         parts = [f"Row {self.row}", f"seat {self.number}", self.kind_word, self.price_text, self.status_word]
         return ", ".join(part for part in parts if part)
-
-    @property
-    def available(self) -> bool:
-        return self.status == "AVAILABLE"
 
 
 @dataclass

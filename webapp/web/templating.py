@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import current_app, url_for
 
 from ..money import format_money
-from . import bp
 from .seatmap import KIND_WORDS
+from .views import bp
 
 
 @lru_cache(maxsize=64)

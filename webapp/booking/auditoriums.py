@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..jsonutil import dumps
+from ..seatplan import LayoutError, SeatPlan, missing_prices, parse_layout, rectangle_layout
 from .errors import AuditoriumNotFound, ValidationFailed
-from .jsonutil import dumps
-from .seatplan import LayoutError, SeatPlan, missing_prices, parse_layout, rectangle_layout
 
 
 def auditorium_json(row: Any) -> dict[str, Any]:
