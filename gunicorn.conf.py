@@ -1,7 +1,7 @@
 """gunicorn settings for Marquee: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Everything a deployment may want to change comes from the environment (see
-SPEC.md, Configuration); the rest is fixed here, each with the reason for it.
+README.md, Configuration); the rest is fixed here, each with the reason for it.
 """
 
 from __future__ import annotations

@@ -16,11 +16,8 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,11 @@ import requests
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' support package: starting and stopping gunicorn
+
+from support.database import libpq_dsn  # noqa: E402
+from support.processes import start_gunicorn, stop_process  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 DURATION = int(os.environ.get("BENCH_SECONDS", "15"))
 CONNECTIONS = 32
@@ -51,10 +53,6 @@ TARGETS = {
 
 def log(message: str) -> None:
     print(f"[bench] {message}", flush=True)
-
-
-def libpq_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def reset_database(url: str) -> None:
@@ -86,46 +84,14 @@ def flask(*args: str) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_web() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=app_env(),
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("gunicorn did not become ready")
+    """gunicorn as configured by gunicorn.conf.py (workers and threads from the environment)."""
+    server = start_gunicorn(app_env(), workers=None, threads=None, ready_path="/readyz")
+    return server.process, server.url
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    stop_process(process, timeout=30)
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:

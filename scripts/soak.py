@@ -32,7 +32,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -52,8 +51,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # The same checks the test suite runs after every concurrency test, one source of truth.
 from invariants import SEAT_INVARIANT_VIOLATIONS as SEAT_INVARIANTS  # noqa: E402
+from support.database import libpq_dsn  # noqa: E402
+from support.processes import free_port, stop_process  # noqa: E402
 
-from bench.run import free_port, libpq_dsn, reset_database  # noqa: E402
+from bench.run import reset_database  # noqa: E402
 
 SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
@@ -154,13 +155,7 @@ def start(name: str, *command: str) -> subprocess.Popen:
 
 def stop(process: subprocess.Popen) -> None:
     """SIGTERM the process group (a worker finishes its job first), SIGKILL after 30 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process(process, timeout=30)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> bool:

@@ -9,30 +9,25 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 import redis
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from support.database import forget_seat_snapshots
+from support.processes import ROOT, Server, start_gunicorn, stop_process
 
 from webapp import create_app
 from webapp.extensions import db
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "Server", "forget_seat_snapshots"]  # for the few tests that still import them here
+
 BASE_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL",
     os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
@@ -129,18 +124,6 @@ def reset_state(app: Flask, redis_conn: redis.Redis, prefix: str) -> None:
         redis_conn.delete(*keys)
 
 
-def forget_seat_snapshots(app: Flask) -> None:
-    """Drop the cached seat listings after a test moved time by SQL.
-
-    A real lapse ends a cached snapshot's life at the hold's expiry (see
-    webapp/seatcache.py); rewriting ``hold_expires_at`` by hand does not.
-    """
-    client = app.extensions["redis"]
-    keys = list(client.scan_iter(match=f"{app.config['REDIS_KEY_PREFIX']}seatmap:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test that uses the database starts from empty tables and no Redis keys."""
@@ -150,6 +133,39 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     app = request.getfixturevalue("app")
     reset_state(app, request.getfixturevalue("redis_conn"), request.getfixturevalue("redis_prefix"))
     yield
+
+
+class ConfigOverrides:
+    """Settings one test changes on the shared app; ``app_config`` puts the saved values back after it."""
+
+    _UNSET = object()
+
+    def __init__(self, app: Flask) -> None:
+        self._config = app.config
+        self._saved: dict[str, Any] = {}
+
+    def set(self, **values: Any) -> None:
+        for name, value in values.items():
+            self._saved.setdefault(name, self._config.get(name, self._UNSET))
+            self._config[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is self._UNSET:
+                self._config.pop(name, None)
+            else:
+                self._config[name] = value
+        self._saved.clear()
+
+
+@pytest.fixture
+def app_config(app: Flask) -> Iterator[ConfigOverrides]:
+    """The one way a test changes the app's settings: ``app_config.set(HOLD_SECONDS=1)``."""
+    overrides = ConfigOverrides(app)
+    try:
+        yield overrides
+    finally:
+        overrides.restore()
 
 
 @pytest.fixture
@@ -210,73 +226,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("measured figures")
         for test, figure, value in _FIGURES:
             terminalreporter.write_line(f"{test}: {figure} = {value}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return requests.post(self.url + path, timeout=10, **kwargs)
-
-
-def start_gunicorn(env: dict[str, str], workers: int = 4, threads: int = 4) -> Server:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        # WEB_THREADS sizes the app's connection pool to the thread count.
-        env={**os.environ, "WEB_THREADS": str(threads), **env},
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return Server(url, process)
-        except (requests.ConnectionError, requests.Timeout):  # a loaded machine may be slow to answer
-            pass
-        time.sleep(0.1)
-    stop_process(process)
-    raise RuntimeError("gunicorn did not become healthy within 30 s")
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="session")

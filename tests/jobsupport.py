@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
-from conftest import ROOT, free_port, stop_process
+from support.processes import ROOT, free_port, stop_process
 
 T = TypeVar("T")
 

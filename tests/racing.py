@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import psycopg
 import requests
 from conftest import ADMIN_TOKEN
-from sqlalchemy.engine import make_url
+from support.database import libpq_dsn
 
 T = TypeVar("T")
 
@@ -37,11 +37,6 @@ def fire_together(calls: Sequence[Callable[[], T]]) -> list[T]:
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = [pool.submit(run, call) for call in calls]
         return [future.result() for future in futures]
-
-
-def libpq_dsn(database_url: str) -> str:
-    """The SQLAlchemy URL of the test database as a DSN psycopg accepts."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Bad input of any shape gets a clear 4xx problem+json, never a 500 (SPEC: JSON API)."""
+"""Bad input of any shape gets a clear 4xx problem+json, never a 500 (the JSON API contract)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import timedelta, timezone
 
 import orjson
 import pytest
-from api_helpers import assert_problem, bearer, contract_client, count_bookings, hold_ok, run_sql
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.api import assert_problem, bearer, contract_client, count_bookings, hold_ok, run_sql
 
 VALID_SHOW = {"title": "Valid", "starts_at": "2099-01-01T20:00:00+00:00", "rows": 3, "seats_per_row": 4}
 
@@ -219,6 +219,16 @@ def test_unknown_api_paths_are_json_404(client, path):
         assert path.split("?")[0] in problem["detail"]
 
 
+def test_error_format_follows_accept_outside_the_api_and_says_so(client):
+    """Caches must not hand an HTML error page to a JSON client, or the other way round."""
+    page = client.get("/nope", headers={"Accept": "text/html"})
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+    problem = client.get("/nope", headers={"Accept": "application/json"})
+    assert (problem.status_code, problem.mimetype) == (404, "application/problem+json")
+    assert "Accept" in page.vary and "Accept" in problem.vary
+    assert "Accept" not in client.get("/api/nope", headers={"Accept": "text/html"}).vary
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
@@ -322,8 +332,8 @@ show_like = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=hold_like | json_values)
-def test_fuzzed_hold_bodies_never_500(app, client, make_show, monkeypatch, body):
-    monkeypatch.setitem(app.config, "MAX_HELD_SEATS_PER_VISITOR", 0)
+def test_fuzzed_hold_bodies_never_500(app, client, make_show, body, app_config):
+    app_config.set(MAX_HELD_SEATS_PER_VISITOR=0)
     if not run_sql(app, "SELECT 1 FROM shows WHERE id = 1"):
         make_show()
     response = post_raw(client, "/api/bookings", orjson.dumps(body))

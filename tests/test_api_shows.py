@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from api_helpers import (
+from support.api import (
     SEAT_FIELDS,
     SHOW_FIELDS,
     STATS_FIELDS,
@@ -193,9 +193,9 @@ def test_create_show_needs_admin_token(app, client):
     assert run_sql(app, "SELECT count(*) FROM shows")[0][0] == 0
 
 
-def test_admin_api_disabled_without_admin_token(app, client, admin_headers, monkeypatch, make_show):
+def test_admin_api_disabled_without_admin_token(app, client, admin_headers, make_show, app_config):
     show = make_show()
-    monkeypatch.setitem(app.config, "ADMIN_TOKEN", None)
+    app_config.set(ADMIN_TOKEN=None)
 
     problem = assert_problem(
         client.post("/api/shows", json=VALID_SHOW, headers=admin_headers), 403, "forbidden"
@@ -336,15 +336,12 @@ def test_hold_expiry_is_in_the_future_and_bounded(app, client, make_show):
     assert expires - created == timedelta(seconds=app.config["HOLD_SECONDS"])
 
 
-def test_a_cached_seat_listing_ends_when_its_earliest_hold_lapses(app, client, make_show):
+def test_a_cached_seat_listing_ends_when_its_earliest_hold_lapses(app, client, make_show, app_config):
     """No writer touches a lapsing hold, so the cached snapshot must not outlive it."""
     show = make_show()
     url = f"/api/shows/{show['id']}/seats"
-    app.config["HOLD_SECONDS"] = 1
-    try:
-        held = hold_ok(client, show["id"], ["A1"])
-    finally:
-        app.config["HOLD_SECONDS"] = 10
+    app_config.set(HOLD_SECONDS=1)
+    held = hold_ok(client, show["id"], ["A1"])
     first = client.get(url)
     assert first.get_json()["seats"][0]["status"] == "HELD"
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304

@@ -18,11 +18,12 @@ from functools import partial
 
 import pytest
 import redis
-from conftest import Server, free_port, start_gunicorn, stop_process
+from conftest import ConfigOverrides
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants, seat_holders
 from racing import Api, fire_together, lock_waiters, seat_row_lock, wait_for_lock_waiters
 from sqlalchemy import text
+from support.processes import Server, free_port, start_gunicorn, stop_process
 
 
 @pytest.fixture
@@ -278,9 +279,9 @@ def test_a_redis_lock_expiring_mid_transaction_cannot_double_book(
 
 
 def test_a_hold_that_lapses_while_its_confirm_waits_is_not_confirmed(
-    app: Flask, client, make_show, database_url: str, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client, make_show, database_url: str, app_config: ConfigOverrides
 ) -> None:
-    monkeypatch.setitem(app.config, "HOLD_SECONDS", 1)
+    app_config.set(HOLD_SECONDS=1)
     show_id = make_show()["id"]
     held = client.post("/api/bookings", json={"show_id": show_id, "seats": ["A1"]}).get_json()
     booking_url = f"/api/bookings/{held['booking']['id']}"
@@ -306,7 +307,7 @@ def test_a_hold_that_lapses_while_its_confirm_waits_is_not_confirmed(
 
 
 def test_a_cancel_that_waited_for_a_confirm_is_stamped_after_it(app: Flask, client, make_show) -> None:
-    from webapp import bookings
+    from webapp.booking import queries, settle
     from webapp.extensions import db
 
     show_id = make_show()["id"]
@@ -314,16 +315,16 @@ def test_a_cancel_that_waited_for_a_confirm_is_stamped_after_it(app: Flask, clie
     booking_id, token = uuid.UUID(held["booking"]["id"]), held["token"]
 
     with app.app_context():  # the cancel's transaction: it has begun (it read the booking)...
-        bookings.authorize_booking(db.session, booking_id, token)
+        queries.authorize_booking(db.session, booking_id, token)
         # ...and the clock has moved on since it began, so that stamping the
         # cancel with the transaction's start would date it before the confirm.
         deadline = time.monotonic() + 5
         while not db.session.execute(text("SELECT clock_timestamp() > now() + interval '1 ms'")).scalar():
             assert time.monotonic() < deadline
         with app.app_context():  # ...when a confirm starts later and commits first
-            confirmed = bookings.confirm_booking(db.session, booking_id, token)
+            confirmed = settle.confirm_booking(db.session, booking_id, token).booking
             db.session.commit()
-        cancelled = bookings.cancel_booking(db.session, booking_id, token)
+        cancelled = settle.cancel_booking(db.session, booking_id, token).booking
         db.session.commit()
 
     assert cancelled["status"] == "CANCELLED"

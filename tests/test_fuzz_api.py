@@ -1,10 +1,11 @@
-"""Schemathesis against /api/openapi.json on a real gunicorn (issue 6, security).
+"""Schemathesis against /api/openapi.json on a real gunicorn.
 
 Every operation of the document is fuzzed with data the schemas allow
 (positive) and data they forbid (negative), and every answer must be no 5xx,
 a documented status code, content type and headers, and a body matching the
-documented schema. That holds the hand-written document (webapp/api/openapi.py)
-and the hand-written validators (webapp/validation.py) to each other.
+documented schema. That holds the document's schemas (built from the pydantic
+models of webapp/api/schemas.py) and the field checks behind them
+(webapp/validation.py) to each other.
 
 Random ids rarely name anything, so the run is aimed at real data part of the
 time: a show with the widest layout the schema allows (26 x 50, so every label
@@ -42,7 +43,7 @@ from schemathesis.core.failures import FailureGroup
 
 pytestmark = pytest.mark.slow
 
-#: The issue's floor for generated requests per CI run.
+#: The floor for generated requests per CI run.
 MIN_REQUESTS = 500
 #: Examples per operation and mode. Operations without parameters have one
 #: possible request, and Hypothesis stops there; the rest add up to ~1,400.
@@ -333,7 +334,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
             strategy = _strategy(operation, mode, targets, admin_headers)
             _fuzz_operation(run, operation, mode, strategy, live_server.url, session)
 
-    print(run.summary())  # shown with -s or -rP: the figure the issue's closing note asks for
+    print(run.summary())  # shown with -s or -rP: how many requests were sent
     assert not run.failures, "\n\n".join(
         [f"{len(run.failures)} schemathesis failure(s):", *run.failures.values()]
     )

@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import forget_seat_snapshots
 from flask import Flask
 from flask.testing import FlaskClient
 from invariants import assert_api_matches_database, assert_seat_invariants
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from support.api import hold_ok
+from support.database import lapse_hold
 
-from webapp import bookings
+from webapp.booking.expiry import expire_overdue_holds
 from webapp.extensions import db
 
 
@@ -33,12 +34,6 @@ def session(app: Flask) -> Iterator[Session]:
             yield db.session
         finally:
             db.session.rollback()
-
-
-def hold(client: FlaskClient, show_id: int, seats: list[str]) -> dict[str, Any]:
-    response = client.post("/api/bookings", json={"show_id": show_id, "seats": seats})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def insert_pending_booking(session: Session, show_id: int) -> uuid.UUID:
@@ -72,7 +67,7 @@ def getters(client: FlaskClient, admin_headers: dict[str, str]):
 
 def test_database_refuses_a_second_live_booking_of_a_seat(client, make_show, session) -> None:
     show = make_show()
-    hold(client, show["id"], ["A1"])
+    hold_ok(client, show["id"], ["A1"])
     intruder = insert_pending_booking(session, show["id"])
     with pytest.raises(IntegrityError, match="uq_booking_seats_live_seat"):
         session.execute(
@@ -88,7 +83,7 @@ def test_database_refuses_a_second_live_booking_of_a_seat(client, make_show, ses
 
 def test_database_refuses_a_held_seat_of_a_cancelled_booking(client, make_show, session) -> None:
     show = make_show()
-    booking_id = hold(client, show["id"], ["A1", "A2"])["booking"]["id"]
+    booking_id = hold_ok(client, show["id"], ["A1", "A2"])["booking"]["id"]
     # Cancel the booking but "forget" to release its seats.
     session.execute(
         text("UPDATE bookings SET status = 'CANCELLED', cancelled_at = now() WHERE id = :id"),
@@ -100,7 +95,7 @@ def test_database_refuses_a_held_seat_of_a_cancelled_booking(client, make_show, 
 
 def test_database_refuses_a_booked_seat_of_a_pending_booking(client, make_show, session) -> None:
     show = make_show()
-    booking_id = hold(client, show["id"], ["B1"])["booking"]["id"]
+    booking_id = hold_ok(client, show["id"], ["B1"])["booking"]["id"]
     session.execute(
         text("UPDATE seats SET status = 'BOOKED', hold_expires_at = NULL WHERE booking_id = :id"),
         {"id": booking_id},
@@ -128,7 +123,7 @@ def test_database_refuses_a_held_seat_without_a_holder(make_show, session) -> No
 
 def test_checker_reports_a_pending_booking_whose_seat_was_freed(app, client, make_show, session) -> None:
     show = make_show()
-    booking_id = hold(client, show["id"], ["A1"])["booking"]["id"]
+    booking_id = hold_ok(client, show["id"], ["A1"])["booking"]["id"]
     assert_seat_invariants(app)
     session.execute(
         text(
@@ -148,7 +143,7 @@ def test_checker_reports_a_seat_pointing_at_a_booking_that_does_not_list_it(
     app, client, make_show, session
 ) -> None:
     show = make_show()
-    hold(client, show["id"], ["A1"])
+    hold_ok(client, show["id"], ["A1"])
     other = insert_pending_booking(session, show["id"])
     session.execute(
         text(
@@ -173,7 +168,7 @@ def test_api_check_reports_a_listing_that_disagrees_with_the_rows(
     app, client, make_show, admin_headers
 ) -> None:
     show = make_show()
-    hold(client, show["id"], ["A1"])
+    hold_ok(client, show["id"], ["A1"])
     get, admin_get = getters(client, admin_headers)
     assert_api_matches_database(app, get, admin_get, show["id"])
 
@@ -206,38 +201,29 @@ def test_invariants_hold_through_every_transition(app, client, make_show, admin_
         )
 
     def lapse(held: dict[str, Any]) -> None:
-        for table in ("bookings", "seats"):
-            column = "id" if table == "bookings" else "booking_id"
-            session.execute(
-                text(
-                    f"UPDATE {table} SET hold_expires_at = now() - interval '1 second' WHERE {column} = :id"
-                ),
-                {"id": held["booking"]["id"]},
-            )
-        session.commit()
-        forget_seat_snapshots(app)
+        lapse_hold(app, held["booking"]["id"], ago="1 second")
 
-    confirmed = hold(client, show_id, ["A1", "A2"])
+    confirmed = hold_ok(client, show_id, ["A1", "A2"])
     check()
     assert act("confirm", confirmed).status_code == 200
     check()
-    cancelled = hold(client, show_id, ["A3"])
+    cancelled = hold_ok(client, show_id, ["A3"])
     assert act("cancel", cancelled).status_code == 200
     check()
     assert act("cancel", confirmed).status_code == 200
     check()
 
-    lazily_expired = hold(client, show_id, ["B1", "B2"])
+    lazily_expired = hold_ok(client, show_id, ["B1", "B2"])
     lapse(lazily_expired)
     check()  # EXPIRED to readers, still PENDING in the row
-    retaken = hold(client, show_id, ["B2", "B3"])  # expires B1+B2's booking on the way
+    retaken = hold_ok(client, show_id, ["B2", "B3"])  # expires B1+B2's booking on the way
     check()
     assert act("confirm", lazily_expired).get_json()["code"] == "hold_expired"
     check()
 
-    job_expired = hold(client, show_id, ["A4"])
+    job_expired = hold_ok(client, show_id, ["A4"])
     lapse(job_expired)
-    assert bookings.expire_overdue_holds(session) == 1
+    assert expire_overdue_holds(session) == 1
     session.commit()
     check()
     assert act("cancel", job_expired).get_json()["code"] == "hold_expired"

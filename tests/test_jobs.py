@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import ROOT, Figures, free_port
+from conftest import Figures
 from flask import Flask
 from flask.testing import FlaskClient
 from jobsupport import (
@@ -35,6 +35,7 @@ from jobsupport import (
     wait_for,
 )
 from sqlalchemy import text
+from support.processes import ROOT, free_port
 
 from webapp import outbox
 from webapp.extensions import db
@@ -204,8 +205,13 @@ def test_lapsed_holds_are_expired_in_the_database_within_the_interval(
         delays.append((row.expired_at - row.hold_expires_at).total_seconds())
     figures.record("expiry delays after the hold lapsed (s)", ", ".join(f"{d:.2f}" for d in delays))
     assert all(0 <= delay <= EXPIRY_INTERVAL + 1 for delay in delays), delays
-    # The worker did it (nothing else in this test reads or writes these bookings).
-    assert sum(int(n) for n in re.findall(r"expired (\d+) lapsed hold", worker.log())) == len(holds)
+    # The worker did it (nothing else in this test reads or writes these bookings). It logs
+    # after its last batch, a moment after the commit the loop above saw: wait for the line.
+    wait_for(
+        lambda: sum(int(n) for n in re.findall(r"expired (\d+) lapsed hold", worker.log())) == len(holds),
+        5,
+        "the worker to log the holds it expired",
+    )
 
 
 # --- cleanup ----------------------------------------------------------------------

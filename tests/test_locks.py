@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from conftest import TEST_REDIS_URL, free_port
+from conftest import TEST_REDIS_URL
 from redis.crc import key_slot
+from support.processes import free_port
 
 from webapp.locks import SeatLocker, SeatsLocked
 

@@ -7,7 +7,11 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 import redis
-from api_helpers import (
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from support.api import (
     bearer,
     contract_client,
     hold_ok,
@@ -15,10 +19,6 @@ from api_helpers import (
     openapi_path,
     start_show,
 )
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
-from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from werkzeug.exceptions import MethodNotAllowed
 
 from webapp.api.openapi import openapi_document
@@ -159,8 +159,8 @@ def test_request_schemas_forbid_unknown_fields_and_follow_the_limits(app, docume
     assert "ETag" in seats_op["responses"]["200"]["headers"]
 
 
-def test_document_follows_max_seats_per_booking(app, monkeypatch):
-    monkeypatch.setitem(app.config, "MAX_SEATS_PER_BOOKING", 4)
+def test_document_follows_max_seats_per_booking(app, app_config):
+    app_config.set(MAX_SEATS_PER_BOOKING=4)
     with app.app_context():
         document = openapi_document()
     assert document["components"]["schemas"]["HoldRequest"]["properties"]["seats"]["maxItems"] == 4
@@ -177,7 +177,7 @@ def test_format_checks_are_active():
 # --- real responses against the document ----------------------------------------------------
 
 
-def test_real_responses_match_the_document(app, client, admin_headers, monkeypatch):
+def test_real_responses_match_the_document(app, client, admin_headers, app_config):
     """One pass over every operation and nearly every status it documents.
 
     The contract client fails the test on any undocumented status, media
@@ -246,9 +246,9 @@ def test_real_responses_match_the_document(app, client, admin_headers, monkeypat
     assert client.post("/api/bookings", data="[", content_type="application/json").status_code == 400
     assert client.post("/api/bookings", data="{}", content_type="text/plain").status_code == 415
     assert client.post("/api/bookings", data="x" * 70_000, content_type="application/json").status_code == 413
-    monkeypatch.setitem(app.config, "MAX_HELD_SEATS_PER_VISITOR", 1)
+    app_config.set(MAX_HELD_SEATS_PER_VISITOR=1)
     assert client.post("/api/bookings", json={"show_id": show_id, "seats": ["B1"]}).status_code == 429
-    monkeypatch.setitem(app.config, "MAX_HELD_SEATS_PER_VISITOR", 0)
+    app_config.set(MAX_HELD_SEATS_PER_VISITOR=0)
 
     assert client.get(booking_url, headers=bearer(token)).status_code == 200
     assert client.get(booking_url).status_code == 401
@@ -445,8 +445,8 @@ def test_new_show_schema_agrees_with_the_validator(app, client, admin_headers, b
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=_holds)
-def test_hold_request_schema_agrees_with_the_validator(app, client, make_show, monkeypatch, body):
-    monkeypatch.setitem(app.config, "MAX_HELD_SEATS_PER_VISITOR", 0)
+def test_hold_request_schema_agrees_with_the_validator(app, client, make_show, body, app_config):
+    app_config.set(MAX_HELD_SEATS_PER_VISITOR=0)
     if client.get("/api/shows/1").status_code == 404:
         make_show(rows=26, seats_per_row=50)
     response = client.post("/api/bookings", json=body)

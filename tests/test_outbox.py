@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from support.api import bearer, hold_ok
 
 from webapp.extensions import db
 
@@ -14,11 +15,9 @@ def outbox_rows(app) -> list[tuple[str, str]]:
 
 
 def hold(client, show_id, email=None):
-    body = {"show_id": show_id, "seats": ["A1"], **({"email": email} if email else {})}
-    response = client.post("/api/bookings", json=body)
-    assert response.status_code == 201
-    data = response.get_json()
-    return data["booking"]["id"], {"Authorization": f"Bearer {data['token']}"}
+    """Hold seat A1; returns the booking id and its Authorization header."""
+    held = hold_ok(client, show_id, ["A1"], email=email)
+    return held["booking"]["id"], bearer(held["token"])
 
 
 def test_confirm_owes_one_message_and_repeats_owe_nothing_more(app, client, make_show):

@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from conftest import free_port, start_gunicorn, stop_process
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants, seat_holders
 from racing import Api, seat_row_lock, wait_for_lock_waiters
+from support.processes import free_port, start_gunicorn, stop_process
 
+from webapp.config import load_config
 from webapp.extensions import RedisClient
 from webapp.locks import SeatLocker
 
@@ -195,7 +196,9 @@ def test_a_dead_pooled_connection_is_retried_at_once_not_taken_for_redis_down(
     notices the dead connection as it leaves the pool, or the client's one
     immediate retry (webapp.extensions.one_reconnect) reconnects."""
     flask_app = Flask(__name__)
-    flask_app.config["REDIS_URL"] = private_redis.url
+    flask_app.config.from_mapping(
+        load_config({"APP_ENV": "test", "SECRET_KEY": "k", "REDIS_URL": private_redis.url})
+    )
     RedisClient().init_app(flask_app)  # the client the app uses, with its retry setting
     locker = SeatLocker(flask_app.extensions["redis"], prefix=redis_prefix, ttl_ms=5000, wait_ms=0)
     first = locker.acquire(1, ["A1"])

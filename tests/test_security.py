@@ -1,4 +1,4 @@
-"""Security properties of issue 6: secrets at rest, in logs and in comparisons; headers; the hold limit.
+"""Security properties: secrets at rest, in logs and in comparisons; headers; the hold limit.
 
 * Booking tokens are stored only as their SHA-256 (and, for an idempotent
   replay, masked with a pad only the Idempotency-Key's holder can derive);
@@ -35,10 +35,10 @@ from typing import Any
 import pytest
 import redis
 import requests
-from api_helpers import bearer, hold
-from conftest import ROOT, Server, free_port, start_gunicorn, stop_process
 from flask import Flask
 from sqlalchemy import text
+from support.api import bearer, hold
+from support.processes import ROOT, Server, free_port, start_gunicorn, stop_process
 
 import webapp.fastpath
 from webapp.extensions import db
@@ -459,7 +459,9 @@ def test_every_kind_of_response_carries_the_security_headers(live_server, make_s
         assert_security_headers(response, what)
 
 
-def test_the_fast_path_304_carries_the_headers_flask_would_add(app, client, make_show, monkeypatch):
+def test_the_fast_path_304_carries_the_headers_flask_would_add(
+    app, client, make_show, monkeypatch, app_config
+):
     """Proved to be the shortcut's answer: Flask behind it is replaced by a failure."""
     show = make_show()
     url = f"/api/shows/{show['id']}/seats"
@@ -484,7 +486,7 @@ def test_the_fast_path_304_carries_the_headers_flask_would_add(app, client, make
     assert secure.status_code == 304
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
     monkeypatch.setattr(shortcut, "next", flask)
-    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    app_config.set(APP_ENV="production")
     page = client.get("/", base_url="https://localhost")
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
     assert_security_headers(page, "https page")

@@ -13,9 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import redis
-from conftest import forget_seat_snapshots, reset_state
+from conftest import ConfigOverrides, reset_state
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
@@ -29,8 +28,9 @@ from hypothesis.stateful import (
 )
 from invariants import assert_seat_invariants
 from sqlalchemy import text
+from support.database import lapse_hold
 
-from webapp import bookings
+from webapp.booking.expiry import expire_overdue_holds
 from webapp.extensions import db
 
 ROWS, SEATS_PER_ROW = 2, 3
@@ -65,11 +65,11 @@ def test_bookings_follow_the_model(
     redis_conn: redis.Redis,
     redis_prefix: str,
     admin_headers: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    app_config: ConfigOverrides,
 ) -> None:
     # No hold may lapse by the clock in the middle of an example, only when a rule says so.
-    monkeypatch.setitem(app.config, "HOLD_SECONDS", 3600)
-    monkeypatch.setitem(app.config, "MAX_HELD_SEATS_PER_VISITOR", 0)
+    app_config.set(HOLD_SECONDS=3600)
+    app_config.set(MAX_HELD_SEATS_PER_VISITOR=0)
 
     class BookingMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -171,22 +171,7 @@ def test_bookings_follow_the_model(
         def expire(self, index: int, run_job: bool) -> None:
             pending = [b for b in self.bookings if b.status == "PENDING"]
             booking = pending[index % len(pending)]
-            with app.app_context():
-                db.session.execute(
-                    text(
-                        """
-                        WITH moved AS (
-                            UPDATE bookings SET hold_expires_at = now() - interval '1 second'
-                            WHERE id = :id AND status = 'PENDING' RETURNING hold_expires_at
-                        )
-                        UPDATE seats SET hold_expires_at = (SELECT hold_expires_at FROM moved)
-                        WHERE booking_id = :id
-                        """
-                    ),
-                    {"id": booking.id},
-                )
-                db.session.commit()
-            forget_seat_snapshots(app)
+            lapse_hold(app, booking.id, ago="1 second")
             booking.lapsed = True
             if run_job:
                 self.run_expiry_job()
@@ -195,7 +180,7 @@ def test_bookings_follow_the_model(
         def run_expiry_job(self) -> None:
             due = [b for b in self.bookings if b.stored == "PENDING" and b.lapsed]
             with app.app_context():
-                expired = bookings.expire_overdue_holds(db.session)
+                expired = expire_overdue_holds(db.session)
                 db.session.commit()
             assert expired == len(due)
             for booking in due:

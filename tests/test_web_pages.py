@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_helpers import timestamp, wait_until_database_time
-from conftest import forget_seat_snapshots
+from conftest import ConfigOverrides
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from support.api import timestamp, wait_until_database_time
+from support.database import lapse_hold
 
 from webapp.extensions import db
 
@@ -125,13 +126,13 @@ def api_seat_status(client: FlaskClient, show_id: int) -> dict[str, str]:
 
 @contextmanager
 def configured(app: Flask, **settings: Any) -> Iterator[None]:
-    """Change app settings for one test (the app is shared by the session)."""
-    saved = {name: app.config.get(name) for name in settings}
-    app.config.update(settings)
+    """Change app settings for a block of one test (the app is shared by the session)."""
+    overrides = ConfigOverrides(app)
+    overrides.set(**settings)
     try:
         yield
     finally:
-        app.config.update(saved)
+        overrides.restore()
 
 
 @pytest.fixture
@@ -340,24 +341,10 @@ def test_holding_nothing_or_past_the_per_visitor_limit_explains_on_the_map(app, 
 # --- the booking page --------------------------------------------------------------
 
 
-def _lapse(app: Flask, booking_id: str) -> None:
-    """Move a hold's expiry into the past, as if its time had run out."""
-    with app.app_context(), db.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE bookings SET hold_expires_at = now() - interval '1 second' WHERE id = :id"),
-            {"id": booking_id},
-        )
-        conn.execute(
-            text("UPDATE seats SET hold_expires_at = now() - interval '1 second' WHERE booking_id = :id"),
-            {"id": booking_id},
-        )
-    forget_seat_snapshots(app)
-
-
 def test_a_lapsed_hold_shows_expired_and_cannot_be_confirmed(app, visitor, make_show):
     show = make_show()
     booking_id = booking_id_from(hold_via_page(visitor, show["id"], ["A1"]))
-    _lapse(app, booking_id)
+    lapse_hold(app, booking_id, ago="1 second")
 
     page = page_of(visitor.get(f"/bookings/{booking_id}"))
     assert page.one(data_booking_status=True).get("data-booking-status") == "EXPIRED"

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .events import install_session_hooks
+from .events import install_session_hooks, message_owed
 from .extensions import csrf, db, migrate, redis_client
 from .fastpath import ConditionalSeatListing
 from .jsonutil import OrjsonProvider
@@ -27,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", "migrations"))
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     csrf.init_app(app)
     redis_client.init_app(app)
     app.extensions["seat_locker"] = SeatLocker(
@@ -42,8 +42,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli
-    from .errors import register_error_handlers
     from .health import bp as health_bp
+    from .jobs import announce_delivery
+    from .problems import register_error_handlers
     from .security import init_security
     from .web import bp as web_bp
 
@@ -56,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_security(app)
     register_cli(app)
+    message_owed.connect(announce_delivery)  # confirmations are delivered by the job queue
 
     app.wsgi_app = ConditionalSeatListing(app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost, so everything inside sees the client's address

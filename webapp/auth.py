@@ -6,7 +6,7 @@ import hmac
 
 from flask import current_app, request
 
-from .errors import AuthenticationRequired, Forbidden
+from .booking.errors import AuthenticationRequired, Forbidden
 
 
 def bearer_token() -> str | None:
@@ -15,6 +15,14 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def require_booking_token() -> str:
+    """The bearer token a booking endpoint needs; its absence is a 401 that says how to send it."""
+    token = bearer_token()
+    if token is None:
+        raise AuthenticationRequired("Send the booking token as 'Authorization: Bearer <token>'.")
+    return token
 
 
 def is_admin_token(token: str | None) -> bool:

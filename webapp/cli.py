@@ -8,10 +8,10 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from . import bookings
-from .errors import ValidationFailed
+from .api.schemas import NewShow, parse_body
+from .booking.errors import ValidationFailed
+from .booking.shows import create_show
 from .extensions import db
-from .validation import validate_new_show
 
 
 def register_cli(app: Flask) -> None:
@@ -33,18 +33,19 @@ def create_show_command(
 ) -> None:
     """Create a show and its seats."""
     try:
-        fields = validate_new_show(
+        fields = parse_body(
+            NewShow,
             {
                 "title": title,
                 "starts_at": starts_at,
                 "rows": rows,
                 "seats_per_row": seats_per_row,
                 "auditorium": auditorium,
-            }
-        )
+            },
+        ).model_dump()
     except ValidationFailed as exc:
         raise click.UsageError(exc.detail) from None
-    show = bookings.create_show(db.session, **fields)
+    show = create_show(db.session, **fields)
     db.session.commit()
     click.echo(
         f"Created show {show['id']}: {show['title']} at {show['starts_at'].isoformat()} "
@@ -59,7 +60,7 @@ def seed_demo_command() -> None:
         click.echo("Shows exist already; no demo show added.")
         return
     starts_at = (datetime.now(UTC) + timedelta(days=1)).replace(hour=19, minute=30, second=0, microsecond=0)
-    show = bookings.create_show(
+    show = create_show(
         db.session,
         title="The Grand Premiere",
         starts_at=starts_at,
@@ -91,7 +92,7 @@ def scheduler_command() -> None:
 @click.command("jobs-status")
 def jobs_status_command() -> None:
     """Show queued and failed jobs, the periodic jobs' last runs, and undelivered messages."""
-    from .jobs import status_report
+    from .jobstatus import status_report
 
     report = status_report(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Queue {report['queue']}:")

@@ -1,6 +1,6 @@
 """Configuration read from the environment, once, when the app is created.
 
-Every setting has the default of the product contract (SPEC.md, Configuration).
+Every setting has the default the README lists (README.md, Configuration).
 ``APP_ENV=test`` shortens the timers so that tests never wait for minutes.
 """
 
@@ -141,6 +141,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     web_threads = _int(env, "WEB_THREADS", 4, minimum=1)
     return {
         "APP_ENV": app_env,
+        # Where Flask-Migrate finds the migrations (relative to the working directory).
+        "MIGRATIONS_DIR": "migrations",
         "TESTING": testing,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -165,6 +167,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             },
         },
         "REDIS_URL": env.get("REDIS_URL", DEFAULT_REDIS_URL),
+        # Seconds a Redis call may take: PostgreSQL is the source of truth, so a
+        # slow or absent Redis must cost little (every caller carries on without it).
+        "REDIS_SOCKET_TIMEOUT": 0.5,
         # Every Redis key this app writes starts with this, so tests (and
         # several deployments sharing one Redis) never see each other's keys.
         "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", "marquee:"),
@@ -213,5 +218,4 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": app_env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
-        "JSON_SORT_KEYS": False,
     }

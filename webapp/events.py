@@ -23,6 +23,10 @@ _signals = Namespace()
 #: get ``show_id``. The seat-map cache, ETags and the live map listen here.
 seats_changed = _signals.signal("seats-changed")
 
+#: Sent after a commit that owes a customer a message; receivers get
+#: ``outbox_id``. The job queue listens here and enqueues its delivery.
+message_owed = _signals.signal("message-owed")
+
 _ON_COMMIT = "marquee.on_commit"
 _ON_END = "marquee.on_end"
 _CHANGED_SHOWS = "marquee.changed_shows"

@@ -54,8 +54,8 @@ class RedisClient:
     def init_app(self, app: Flask) -> None:
         app.extensions["redis"] = redis.Redis.from_url(
             app.config["REDIS_URL"],
-            socket_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
-            socket_connect_timeout=app.config.get("REDIS_SOCKET_TIMEOUT", 0.5),
+            socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
+            socket_connect_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
             health_check_interval=15,
             retry=one_reconnect(),
         )
@@ -63,10 +63,6 @@ class RedisClient:
     @property
     def client(self) -> redis.Redis:
         return current_app.extensions["redis"]
-
-    def key(self, *parts: str) -> str:
-        """A key under this app's prefix, so tests and deployments never collide."""
-        return current_app.config["REDIS_KEY_PREFIX"] + ":".join(parts)
 
 
 redis_client = RedisClient()

@@ -32,9 +32,10 @@ from typing import Any
 import redis
 from flask import Flask, current_app, has_app_context
 from rq import Queue
-from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from . import bookings, mail, outbox
+from . import mail, outbox
+from .booking.expiry import expire_overdue_holds
+from .booking.housekeeping import cleanup_orphan_bookings, purge_idempotency_keys
 from .extensions import db, one_reconnect
 from .jsonutil import dumps
 
@@ -162,6 +163,11 @@ def periodic_job_id(config: Mapping[str, Any], name: str) -> str:
     return f"{job_id_prefix(config)}periodic-{name}"
 
 
+def scheduled_jobs_key(config: Mapping[str, Any]) -> str:
+    """The sorted set rq-scheduler keeps its registered jobs in (see webapp/runners.py)."""
+    return redis_key(config, "scheduler", "scheduled_jobs")
+
+
 # --- the jobs -------------------------------------------------------------------
 
 
@@ -172,7 +178,7 @@ def expire_holds() -> dict[str, int]:
         budget = app.config["EXPIRY_INTERVAL_SECONDS"]
         expired = 0
         while True:
-            count = bookings.expire_overdue_holds(db.session, batch_size=EXPIRY_BATCH_SIZE)
+            count = expire_overdue_holds(db.session, batch_size=EXPIRY_BATCH_SIZE)
             db.session.commit()
             expired += count
             # What is left (rows locked by requests in flight) waits for the next run.
@@ -190,13 +196,16 @@ def cleanup_orphans() -> dict[str, int]:
     started = time.monotonic()
     with _job_app() as app:
         orphans = _in_batches(
-            lambda: bookings.cleanup_orphan_bookings(
+            lambda: cleanup_orphan_bookings(
                 db.session, app.config["ORPHAN_MIN_AGE_SECONDS"], CLEANUP_BATCH_SIZE
             ),
             CLEANUP_BATCH_SIZE,
         )
         keys = _in_batches(
-            lambda: bookings.purge_idempotency_keys(db.session, CLEANUP_BATCH_SIZE), CLEANUP_BATCH_SIZE
+            lambda: purge_idempotency_keys(
+                db.session, app.config["IDEMPOTENCY_TTL_SECONDS"], CLEANUP_BATCH_SIZE
+            ),
+            CLEANUP_BATCH_SIZE,
         )
         if orphans or keys:
             log.info("deleted %d orphan booking(s) and %d expired idempotency key(s)", orphans, keys)
@@ -329,6 +338,17 @@ def _enqueue_client(app: Flask) -> redis.Redis:
     return client
 
 
+def announce_delivery(sender: Any, outbox_id: int, **_: Any) -> None:
+    """Receiver of ``events.message_owed`` (connected in ``create_app``): deliver the new message soon.
+
+    Runs after the commit that wrote the outbox row, in the committer's app context.
+    """
+    if not has_app_context():
+        log.warning("outbox message %s owed outside an app; the relay will enqueue it", outbox_id)
+        return
+    enqueue_delivery(current_app._get_current_object(), outbox_id, attempts=0)  # type: ignore[attr-defined]
+
+
 def enqueue_delivery(app: Flask, outbox_id: int, attempts: int) -> bool:
     """Enqueue ``send_confirmation`` for the row's next attempt, unless that was done already.
 
@@ -358,49 +378,3 @@ def enqueue_delivery(app: Flask, outbox_id: int, attempts: int) -> bool:
             client.delete(marker)  # let the next relay run try again
         return False
     return True
-
-
-# --- state, for ``flask jobs-status`` ------------------------------------------------
-
-
-def status_report(app: Flask) -> dict[str, Any]:
-    """Queue, periodic-job and outbox state in one mapping; Redis errors are reported, not raised."""
-    config = app.config
-    report: dict[str, Any] = {"queue": config["RQ_QUEUE"]}
-    counts = outbox.status_counts(db.session)
-    report["outbox"] = counts
-    report["dead_messages"] = [dict(row._mapping) for row in outbox.dead_messages(db.session)]
-    db.session.rollback()
-    report["delivery"] = (
-        "SMTP" if config["SMTP_URL"] else f"mailbox {mail.mailbox_path(config['MAILBOX_DIR'], '*')}"
-    )
-    client = app.extensions["redis"]
-    try:
-        rq_queue = queue(app, client)
-        report["jobs"] = {
-            "queued": rq_queue.count,
-            "started": StartedJobRegistry(queue=rq_queue).count,
-            "failed": FailedJobRegistry(queue=rq_queue).count,
-        }
-        from .runners import scheduled_jobs_key  # runners imports this module
-
-        last_runs = client.hgetall(redis_key(config, "jobs:last_run"))
-        runs = client.hgetall(redis_key(config, "jobs:runs"))
-        periodic = []
-        for job in periodic_jobs(config):
-            next_run = client.zscore(scheduled_jobs_key(config), periodic_job_id(config, job.name))
-            last = last_runs.get(job.name.encode())
-            periodic.append(
-                {
-                    "name": job.name,
-                    "every_seconds": job.interval,
-                    "registered": next_run is not None,
-                    "next_run": datetime.fromtimestamp(next_run, UTC).isoformat() if next_run else None,
-                    "runs": int(runs.get(job.name.encode(), 0)),
-                    "last_run": last.decode() if last else None,
-                }
-            )
-        report["periodic"] = periodic
-    except redis.RedisError as exc:
-        report["redis_error"] = str(exc)
-    return report

@@ -56,9 +56,6 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
-ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
-
-
 def _in(column: str, values: type[enum.StrEnum] | tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 

@@ -15,7 +15,9 @@ and is recorded with conditional updates:
   runs out the relay hands it to another worker. Delivery itself is
   idempotent (webapp/mail.py) so that redelivery cannot show a second message.
 
-Like webapp/bookings.py, nothing here commits: the caller owns the transaction.
+Like the booking service (webapp/booking/), nothing here commits: the caller
+owns the transaction, and nothing here knows the app or the job queue. A new
+message is announced with the ``message_owed`` signal after the commit.
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from .events import on_commit
+from .events import message_owed, on_commit
 from .models import OutboxKind, OutboxStatus
 
 #: Backoff never grows beyond a day, however many attempts are allowed.
@@ -62,7 +63,8 @@ def enqueue_confirmation(session: Session, booking_id: uuid.UUID) -> int | None:
     Returns the new outbox id, or None when nothing is owed: the booking has
     no email, or its message was written already. After the commit, and only
     then, a delivery job is enqueued; should Redis be down at that moment, the
-    relay job finds the row later.
+    relay job finds the row later. ``message_owed`` carries the announcement
+    to whoever delivers (webapp/jobs.py connects to it).
     """
     outbox_id = session.execute(
         text(
@@ -76,14 +78,7 @@ def enqueue_confirmation(session: Session, booking_id: uuid.UUID) -> int | None:
         {"id": booking_id, "kind": OutboxKind.BOOKING_CONFIRMED.value},
     ).scalar_one_or_none()
     if outbox_id is not None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-        def announce() -> None:
-            from .jobs import enqueue_delivery  # jobs imports this module
-
-            enqueue_delivery(app, outbox_id, attempts=0)
-
-        on_commit(session, announce)
+        on_commit(session, lambda: message_owed.send(outbox_id, outbox_id=outbox_id))
     return outbox_id
 
 

@@ -38,7 +38,14 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
 
-from .jobs import PeriodicJob, job_id_prefix, periodic_job_id, periodic_jobs, redis_key
+from .jobs import (
+    PeriodicJob,
+    job_id_prefix,
+    periodic_job_id,
+    periodic_jobs,
+    redis_key,
+    scheduled_jobs_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +129,6 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
 
 
 # --- scheduler ------------------------------------------------------------------
-
-
-def scheduled_jobs_key(config: Mapping[str, Any]) -> str:
-    return redis_key(config, "scheduler", "scheduled_jobs")
 
 
 class PrefixedScheduler(Scheduler):

@@ -38,7 +38,7 @@ import redis
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from . import bookings
+from .booking.queries import database_now, list_seats
 from .events import seats_changed
 from .jsonutil import dumps
 
@@ -109,7 +109,7 @@ def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | 
 def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
     """The show's seat listing: from the cache when current, else from PostgreSQL.
 
-    Raises ShowNotFound like ``bookings.list_seats``.
+    Raises ShowNotFound like ``booking.queries.list_seats``.
     """
     version = None
     client = _client()
@@ -129,7 +129,7 @@ def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
                     return SeatSnapshot(body=body[len(etag) + 1 :], etag=etag.decode())
     # The version is read before the seats: a change committed in between
     # bumps it, so what we store below is already outdated and never served.
-    seats = bookings.list_seats(session, show_id)
+    seats = list_seats(session, show_id)
     body = dumps({"show_id": show_id, "seats": seats})
     snapshot = SeatSnapshot(body=body, etag=hashlib.blake2b(body, digest_size=12).hexdigest(), _seats=seats)
     if client is not None:
@@ -151,7 +151,7 @@ def _store(
         # Measured by the database's clock, which lapses the holds: this
         # server's may be off, and an hour behind it would keep a lapsed
         # hold on show for the snapshot's whole life.
-        remaining = min(expiries) - bookings.database_now(session)
+        remaining = min(expiries) - database_now(session)
         ttl_ms = min(ttl_ms, int(remaining.total_seconds() * 1000))
     if ttl_ms <= 0:
         return

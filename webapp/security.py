@@ -46,7 +46,7 @@ def add_security_headers(response: Response) -> Response:
     # setdefault: a view that needs something different can still say so.
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if wants_hsts(current_app.config.get("APP_ENV"), request.is_secure):
+    if wants_hsts(current_app.config["APP_ENV"], request.is_secure):
         response.headers.setdefault(*HSTS)
     return response
 

@@ -1,7 +1,9 @@
-"""Checks on untrusted input, shared by the JSON API and the HTML forms.
+"""Checks on untrusted values, one per kind of field, shared by the JSON API and the HTML forms.
 
-Hand-written rather than a schema library: two small bodies, and every
-message is phrased for the person who sent the request.
+Each check returns the clean value or raises ``Invalid`` with a message
+phrased for the person who sent it. The API's pydantic models
+(webapp/api/schemas.py) run them on their fields; the forms call them
+through ``collect``.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from .bookings import LABEL_PATTERN, HoldRequest
-from .errors import BookingNotFound, ShowNotFound, ValidationFailed
+from .booking.errors import BookingNotFound, ShowNotFound
+from .booking.holds import LABEL_PATTERN
+
+T = TypeVar("T")
 
 MAX_ID = 2**63 - 1
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -25,55 +29,97 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REJECTED_CATEGORIES = frozenset({"Cc", "Cs"})
 
 
-def _as_int(value: Any) -> int | None:
-    """The whole number JSON sent, else None.
+class Invalid(ValueError):
+    """A field's value is not acceptable; ``str(exc)`` says why."""
+
+
+def collect(errors: dict[str, str], field: str, check: Callable[..., T], *args: Any) -> T | None:
+    """Run ``check(*args)``; on ``Invalid`` note the message under ``field`` and return None."""
+    try:
+        return check(*args)
+    except Invalid as exc:
+        errors[field] = str(exc)
+        return None
+
+
+def whole_number(value: Any, low: int, high: int) -> int:
+    """The whole number JSON sent, within ``low`` and ``high``.
 
     ``2.0`` counts, as in JSON Schema (the OpenAPI document says "integer" and
     fuzzers hold us to it); ``true`` does not, though Python calls it an int.
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None:
+        raise Invalid("must be a whole number")
+    if not low <= number <= high:
+        raise Invalid(f"must be between {low} and {high}")
+    return number
 
 
-def _reject_unknown(body: Mapping[str, Any], allowed: set[str], errors: dict[str, str]) -> None:
-    for name in body:
-        if name not in allowed:
-            errors[str(name)[:100]] = "unknown field"
-
-
-def _clean_text(value: Any, field: str, errors: dict[str, str], *, max_length: int) -> str | None:
+def clean_text(value: Any, max_length: int) -> str:
+    """Free text, NFC-normalised and stripped: not blank, no control characters."""
     if not isinstance(value, str):
-        errors[field] = "must be a string"
-        return None
+        raise Invalid("must be a string")
     # Length is checked as sent (what the OpenAPI maxLength means) and as stored
     # (NFC can lengthen a string, and the column would refuse it).
     raw_length = len(value)
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
-        errors[field] = "must not be blank"
-    elif max(raw_length, len(value)) > max_length:
-        errors[field] = f"must be at most {max_length} characters"
-    elif any(unicodedata.category(ch) in _REJECTED_CATEGORIES for ch in value):
-        errors[field] = "must not contain control characters"
-    else:
-        return value
-    return None
+        raise Invalid("must not be blank")
+    if max(raw_length, len(value)) > max_length:
+        raise Invalid(f"must be at most {max_length} characters")
+    if any(unicodedata.category(ch) in _REJECTED_CATEGORIES for ch in value):
+        raise Invalid("must not contain control characters")
+    return value
 
 
-def _int_in_range(value: Any, field: str, low: int, high: int, errors: dict[str, str]) -> int | None:
-    number = _as_int(value)
-    if number is None:
-        errors[field] = "must be a whole number"
-    elif not low <= number <= high:
-        errors[field] = f"must be between {low} and {high}"
-    else:
-        return number
-    return None
+def start_time(value: Any) -> datetime:
+    """An ISO 8601 date-time with a time zone offset, in the years 2000 to 2999."""
+    if not isinstance(value, str):
+        raise Invalid("must be an ISO 8601 date-time string")
+    try:
+        # RFC 3339 allows a lower-case "t" and "z", fromisoformat does not.
+        parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("must be an ISO 8601 date-time such as 2030-05-01T19:30:00+02:00") from None
+    if parsed.tzinfo is None:
+        raise Invalid("must include a time zone offset, such as Z or +02:00")
+    if not 2000 <= parsed.year <= 2999:
+        raise Invalid("must be between the years 2000 and 2999")
+    return parsed
+
+
+def email_address(value: Any) -> str | None:
+    """An email address, or None for none (null or the empty string)."""
+    if value is None or value == "":
+        return None
+    email = clean_text(value, 254)
+    if not EMAIL_PATTERN.match(email):
+        raise Invalid("must be an email address such as ana@example.com")
+    return email
+
+
+def seat_labels(value: Any, max_seats: int) -> tuple[str, ...]:
+    """Distinct seat labels, upper-cased, at most ``max_seats`` of them."""
+    if not isinstance(value, list) or not value:
+        raise Invalid('must be a non-empty list of seat labels such as ["A1", "A2"]')
+    if len(value) > max_seats:
+        raise Invalid(f"at most {max_seats} seats can be held in one booking")
+    labels: list[str] = []
+    for item in value:
+        label = item.strip() if isinstance(item, str) else ""
+        # isascii before upper(): upper() maps a few other letters into A-Z (U+017F to "S").
+        if not label.isascii() or not LABEL_PATTERN.match(label.upper()):
+            raise Invalid(f"{str(item)[:20]!r} is not a seat label (a row letter and a number, such as B7)")
+        labels.append(label.upper())
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise Invalid(f"listed more than once: {', '.join(duplicates)}")
+    return tuple(labels)
 
 
 def parse_show_id(raw: str) -> int:
@@ -89,97 +135,3 @@ def parse_booking_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise BookingNotFound(f"There is no booking {raw[:40]!r}.") from None
-
-
-def parse_starts_at(value: Any, errors: dict[str, str]) -> datetime | None:
-    if not isinstance(value, str):
-        errors["starts_at"] = "must be an ISO 8601 date-time string"
-        return None
-    try:
-        # RFC 3339 allows a lower-case "t" and "z", fromisoformat does not.
-        parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
-    except ValueError:
-        errors["starts_at"] = "must be an ISO 8601 date-time such as 2030-05-01T19:30:00+02:00"
-        return None
-    if parsed.tzinfo is None:
-        errors["starts_at"] = "must include a time zone offset, such as Z or +02:00"
-        return None
-    if not 2000 <= parsed.year <= 2999:
-        errors["starts_at"] = "must be between the years 2000 and 2999"
-        return None
-    return parsed
-
-
-def validate_new_show(body: Any) -> dict[str, Any]:
-    if not isinstance(body, Mapping):
-        raise ValidationFailed({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    _reject_unknown(body, {"title", "starts_at", "rows", "seats_per_row", "auditorium"}, errors)
-    for required in ("title", "starts_at", "rows", "seats_per_row"):
-        if required not in body:
-            errors[required] = "is required"
-    show: dict[str, Any] = {
-        "title": _clean_text(body["title"], "title", errors, max_length=200) if "title" in body else None,
-        "starts_at": parse_starts_at(body["starts_at"], errors) if "starts_at" in body else None,
-        "rows": _int_in_range(body["rows"], "rows", 1, 26, errors) if "rows" in body else None,
-        "seats_per_row": _int_in_range(body["seats_per_row"], "seats_per_row", 1, 50, errors)
-        if "seats_per_row" in body
-        else None,
-        "auditorium": None,
-    }
-    if body.get("auditorium") is not None:
-        show["auditorium"] = _clean_text(body["auditorium"], "auditorium", errors, max_length=100)
-    if errors:
-        raise ValidationFailed(errors)
-    return show
-
-
-def validate_email(value: Any, errors: dict[str, str]) -> str | None:
-    if value is None or value == "":
-        return None
-    email = _clean_text(value, "email", errors, max_length=254)
-    if email is not None and not EMAIL_PATTERN.match(email):
-        errors["email"] = "must be an email address such as ana@example.com"
-        return None
-    return email
-
-
-def validate_seat_labels(value: Any, max_seats: int, errors: dict[str, str]) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
-        errors["seats"] = 'must be a non-empty list of seat labels such as ["A1", "A2"]'
-        return ()
-    if len(value) > max_seats:
-        errors["seats"] = f"at most {max_seats} seats can be held in one booking"
-        return ()
-    labels: list[str] = []
-    for item in value:
-        label = item.strip() if isinstance(item, str) else ""
-        # isascii before upper(): upper() maps a few other letters into A-Z (U+017F to "S").
-        if not label.isascii() or not LABEL_PATTERN.match(label.upper()):
-            errors["seats"] = (
-                f"{str(item)[:20]!r} is not a seat label (a row letter and a number, such as B7)"
-            )
-            return ()
-        labels.append(label.upper())
-    duplicates = sorted({label for label in labels if labels.count(label) > 1})
-    if duplicates:
-        errors["seats"] = f"listed more than once: {', '.join(duplicates)}"
-        return ()
-    return tuple(labels)
-
-
-def validate_hold(body: Any, max_seats: int, visitor: str | None) -> HoldRequest:
-    if not isinstance(body, Mapping):
-        raise ValidationFailed({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    _reject_unknown(body, {"show_id", "seats", "email"}, errors)
-    show_id = None
-    if "show_id" not in body:
-        errors["show_id"] = "is required"
-    else:
-        show_id = _int_in_range(body["show_id"], "show_id", 1, MAX_ID, errors)
-    seats = validate_seat_labels(body.get("seats"), max_seats, errors)
-    email = validate_email(body.get("email"), errors)
-    if errors or show_id is None:
-        raise ValidationFailed(errors)
-    return HoldRequest(show_id=show_id, seats=seats, email=email, visitor=visitor)

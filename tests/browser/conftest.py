@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import ADMIN_TOKEN, Server, start_gunicorn, stop_process
+from conftest import ADMIN_TOKEN
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from support.processes import Server, start_gunicorn, stop_process
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

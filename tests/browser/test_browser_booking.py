@@ -68,9 +68,15 @@ def test_two_visitors_race_for_one_seat_and_exactly_one_wins(live_server, visito
         seat(v.page, "A3").click()
         expect(seat(v.page, "A3")).to_have_attribute("aria-pressed", "true")
     seat(bo.page, "A4").click()
+    # Freeze both maps first: otherwise, on a slow machine, Ana's hold can
+    # commit and reach Bo's map through a poll before Bo submits, and his
+    # page (rightly) drops A3 from his selection: then both win, with
+    # different seats, and there was no race at all. An unchanged map is a 304.
+    for v in (ana, bo):
+        v.page.route("**/seatmap*", lambda route: route.fulfill(status=304))
 
     # Both submit at the same moment: requestSubmit() returns at once, so the
-    # two POSTs are in flight together.
+    # two POSTs are in flight together, both asking for A3.
     for v in (ana, bo):
         v.page.evaluate("document.getElementById('hold-form').requestSubmit()")
     for v in (ana, bo):  # the winner lands on its booking, the loser on the map again

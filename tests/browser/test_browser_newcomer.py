@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
 import subprocess
 import threading
 import time
@@ -27,9 +26,10 @@ import psycopg
 import pytest
 import redis
 import requests
-from conftest import BASE_DATABASE_URL, ROOT, TEST_REDIS_URL, Server, _admin_dsn, free_port
+from conftest import BASE_DATABASE_URL, TEST_REDIS_URL, _admin_dsn
 from playwright.sync_api import expect
 from sqlalchemy.engine import make_url
+from support.processes import ROOT, Server, free_port, stop_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -124,13 +124,7 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
         yield MakeRun(server, console, prefix)
     finally:
         # Ctrl-C's path: run-all.sh stops web, worker and scheduler and exits.
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=45)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process(process, timeout=45)
         reader.join(timeout=5)
         with psycopg.connect(_admin_dsn(database_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

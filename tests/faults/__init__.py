@@ -1,4 +1,4 @@
-"""The fault-injection suite (issue 6): real servers killed, restarted and skewed.
+"""The fault-injection suite: real servers killed, restarted and skewed.
 
 ``make test-faults`` runs it; ``make test`` leaves it out (pyproject.toml's
 addopts say ``-m "not faults"``), so to run one file by hand give the mark

@@ -21,7 +21,7 @@ import redis
 from flask import Flask
 from jobsupport import JobProcesses, delete_rq_keys, parse_json
 from psycopg.rows import namedtuple_row
-from racing import libpq_dsn
+from support.database import libpq_dsn
 
 from webapp.jobs import job_id_prefix, periodic_job_id, periodic_jobs
 from webapp.runners import scheduled_jobs_key

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psycopg
 import redis
-from conftest import ROOT, free_port
 from jobsupport import wait_for
 from sqlalchemy.engine import URL
+from support.processes import ROOT, free_port
 
 
 class PrivateRedis:

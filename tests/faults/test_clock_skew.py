@@ -29,10 +29,12 @@ import psycopg
 import pytest
 import redis
 import requests
-from conftest import ROOT, Figures, Server, start_gunicorn, stop_process
+from conftest import Figures
 from flask import Flask
 from invariants import assert_seat_invariants
-from racing import ADMIN_HEADERS, Api, libpq_dsn
+from racing import ADMIN_HEADERS, Api
+from support.database import libpq_dsn
+from support.processes import ROOT, Server, start_gunicorn, stop_process
 
 pytestmark = pytest.mark.faults
 

@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 import redis
 import requests
-from conftest import Figures, Server, start_gunicorn, stop_process
+from conftest import Figures
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants
 from jobsupport import read_eml, wait_for
 from racing import Api
+from support.processes import Server, start_gunicorn, stop_process
 
 from .jobstack import JobStack, job_stack, transition_log
 

@@ -23,11 +23,13 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from conftest import Figures, Server, start_gunicorn, stop_process
+from conftest import Figures
 from flask import Flask
 from invariants import assert_seat_invariants
-from racing import Api, libpq_dsn
+from racing import Api
 from sqlalchemy import text
+from support.database import libpq_dsn
+from support.processes import Server, start_gunicorn, stop_process
 
 from faults.load import Answer, HoldLoad, between, statuses
 from faults.servers import PrivatePostgres, wait_for_workers

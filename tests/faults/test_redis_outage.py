@@ -20,10 +20,11 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from conftest import Figures, Server, start_gunicorn, stop_process
+from conftest import Figures
 from flask import Flask
 from invariants import assert_api_matches_database, assert_seat_invariants
 from racing import Api
+from support.processes import Server, start_gunicorn, stop_process
 
 from faults.load import Answer, HoldLoad, between, statuses
 from faults.servers import PrivateRedis, wait_for_workers

@@ -22,11 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 import requests
-from conftest import Figures, Server, start_gunicorn, stop_process
+from conftest import Figures
 from flask import Flask
 from invariants import assert_seat_invariants
 from jobsupport import wait_for
-from racing import Api, libpq_dsn, seat_row_lock, wait_for_lock_waiters
+from racing import Api, seat_row_lock, wait_for_lock_waiters
+from support.database import libpq_dsn
+from support.processes import Server, start_gunicorn, stop_process
 
 from faults.servers import children, process_with_local_port, sigkill, wait_for_workers, wait_until_gone
 

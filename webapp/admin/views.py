@@ -7,13 +7,16 @@ changing ADMIN_TOKEN on the server signs every admin out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
+    Blueprint,
     Response,
     current_app,
     flash,
@@ -25,15 +28,22 @@ from flask import (
     url_for,
 )
 
-from .. import bookings, errors
+from ..api.schemas import NewShow, parse_body
 from ..auth import is_admin_token
+from ..booking.errors import ValidationFailed
+from ..booking.queries import get_show, list_show_bookings, list_upcoming_shows
+from ..booking.shows import create_show as create_show_with_seats
+from ..caching import no_store
 from ..extensions import db
 from ..models import BookingStatus
-from ..validation import parse_show_id, validate_new_show
-from . import bp
+from ..validation import parse_show_id
+
+bp = Blueprint("admin", __name__)
 
 _SESSION_KEY = "admin"
 SHOW_FIELDS = ("title", "starts_at", "timezone", "rows", "seats_per_row", "auditorium")
+
+P = ParamSpec("P")
 
 
 def _token_digest() -> str | None:
@@ -50,18 +60,21 @@ def _signed_in() -> bool:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    response = make_response(render_template(template, **context), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(make_response(render_template(template, **context), status))
 
 
-def _gate() -> Response | None:
-    """The page to show instead when admin is off or the visitor is not signed in."""
-    if _token_digest() is None:
-        return _page("admin/disabled.html", 403)
-    if not _signed_in():
-        return _page("admin/sign_in.html", 401 if request.method == "POST" else 200, error=None)
-    return None
+def admin_required(view: Callable[P, Response]) -> Callable[P, Response]:
+    """Show the view only to a signed-in admin; otherwise the page saying why (admin off, sign in)."""
+
+    @functools.wraps(view)
+    def gated(*args: P.args, **kwargs: P.kwargs) -> Response:
+        if _token_digest() is None:
+            return _page("admin/disabled.html", 403)
+        if not _signed_in():
+            return _page("admin/sign_in.html", 401 if request.method == "POST" else 200, error=None)
+        return view(*args, **kwargs)
+
+    return gated
 
 
 def _dashboard(
@@ -70,7 +83,7 @@ def _dashboard(
     return _page(
         "admin/index.html",
         status,
-        shows=bookings.list_upcoming_shows(db.session),
+        shows=list_upcoming_shows(db.session),
         form=form or {"timezone": "UTC"},
         form_errors=form_errors or {},
     )
@@ -78,8 +91,9 @@ def _dashboard(
 
 @bp.get("")
 @bp.get("/")
+@admin_required
 def index() -> Response:
-    return _gate() or _dashboard()
+    return _dashboard()
 
 
 @bp.post("/sign-in")
@@ -101,7 +115,7 @@ def sign_out() -> Response:
 
 
 def _show_body(form: dict[str, str], form_errors: dict[str, str]) -> dict[str, Any]:
-    """Turn the HTML form into the JSON-shaped body ``validate_new_show`` checks.
+    """Turn the HTML form into the JSON-shaped body the API's ``NewShow`` checks.
 
     The browser's date-time field has no time zone, so the form has one too;
     a value typed with its own offset keeps it.
@@ -120,7 +134,7 @@ def _show_body(form: dict[str, str], form_errors: dict[str, str]) -> dict[str, A
         try:
             parsed = datetime.fromisoformat(raw_start)
         except ValueError:
-            parsed = None  # validate_new_show explains the expected format
+            parsed = None  # NewShow explains the expected format
         if parsed is not None and parsed.tzinfo is None:
             try:
                 zone = ZoneInfo(form.get("timezone", "").strip() or "UTC")
@@ -132,38 +146,34 @@ def _show_body(form: dict[str, str], form_errors: dict[str, str]) -> dict[str, A
 
 
 @bp.post("/shows")
+@admin_required
 def create_show() -> Response:
-    gate = _gate()
-    if gate is not None:
-        return gate
     form = {name: request.form.get(name, "") for name in SHOW_FIELDS}
     form_errors: dict[str, str] = {}
     body = _show_body(form, form_errors)
     try:
-        show = validate_new_show(body)
-    except errors.ValidationFailed as exc:
+        show = parse_body(NewShow, body).model_dump()
+    except ValidationFailed as exc:
         form_errors = {**exc.extras["errors"], **form_errors}
     if form_errors:
         return _dashboard(form, form_errors, status=422)
-    created = bookings.create_show(db.session, **show)
+    created = create_show_with_seats(db.session, **show)
     db.session.commit()
     flash(f"Created show {created['id']}: {created['title']}.", "success")
     return redirect(url_for(".index"), code=303)
 
 
 @bp.get("/shows/<show_id>")
+@admin_required
 def show_bookings(show_id: str) -> Response:
-    gate = _gate()
-    if gate is not None:
-        return gate
     sid = parse_show_id(show_id)
     status = request.args.get("status") or None
     if status is not None and status not in BookingStatus.__members__:
-        raise errors.ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
+        raise ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
     return _page(
         "admin/show_bookings.html",
-        show=bookings.get_show(db.session, sid),
-        bookings=bookings.list_show_bookings(db.session, sid, status),
+        show=get_show(db.session, sid),
+        bookings=list_show_bookings(db.session, sid, status),
         status_filter=status,
         statuses=list(BookingStatus.__members__),
     )

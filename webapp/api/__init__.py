@@ -1,7 +1,5 @@
-"""The JSON API under /api."""
+"""The JSON API under /api. The routes live in ``views``, on its blueprint."""
 
-from flask import Blueprint
+from .views import bp
 
-bp = Blueprint("api", __name__)
-
-from . import views  # noqa: E402,F401  - registers the routes on bp
+__all__ = ["bp"]

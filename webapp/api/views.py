@@ -1,40 +1,57 @@
-"""JSON endpoints. Thin: parse, call the booking service, commit, answer."""
+"""JSON endpoints. Thin: parse into a model of schemas.py, call the booking service, commit,
+answer through a model of schemas.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
-from flask import Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
-from .. import bookings, errors
-from ..auth import bearer_token, require_admin
+from ..auth import require_admin, require_booking_token
+from ..booking import queries, settle, shows
+from ..booking.errors import ValidationFailed
+from ..caching import revalidate
 from ..extensions import db
 from ..jsonutil import dumps
 from ..models import BookingStatus
+from ..problems import MalformedJSON, UnsupportedMediaType
 from ..seatcache import current_etag, seat_snapshot
-from ..validation import parse_booking_id, parse_show_id, validate_hold, validate_new_show
-from . import bp
+from ..services import SettleAction, hold_and_commit, settle_and_commit
+from ..validation import parse_booking_id, parse_show_id
 from .openapi import openapi_document
+from .schemas import (
+    Booking,
+    BookingList,
+    HoldRequest,
+    HoldResponse,
+    NewShow,
+    SeatStats,
+    Shape,
+    Show,
+    ShowList,
+    dump,
+    parse_body,
+)
+
+bp = Blueprint("api", __name__)
 
 
-def json_response(body: Any, status: int = 200, **headers: str) -> Response:
-    response = Response(dumps(body), status=status, mimetype="application/json")
+def answer(model: type[Shape], body: Any, status: int = 200, **headers: str) -> Response:
+    """``body`` as JSON through ``model``, the shape the OpenAPI document promises."""
+    response = Response(dump(model, body), status=status, mimetype="application/json")
     response.headers.update(headers)
     return response
 
 
 def json_body() -> Any:
     if not request.is_json:
-        raise errors.UnsupportedMediaType(
-            f"Send the body as application/json, not {request.mimetype or 'nothing'}."
-        )
+        raise UnsupportedMediaType(f"Send the body as application/json, not {request.mimetype or 'nothing'}.")
     data = request.get_data(cache=False)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise errors.MalformedJSON(f"The body is not valid JSON: {exc}.") from None
+        raise MalformedJSON(f"The body is not valid JSON: {exc}.") from None
 
 
 def idempotency_key() -> str | None:
@@ -42,26 +59,27 @@ def idempotency_key() -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise errors.ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
+        raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
     return key
 
 
 @bp.get("/shows")
 def list_shows() -> Response:
-    return json_response({"shows": bookings.list_upcoming_shows(db.session)})
+    return answer(ShowList, {"shows": queries.list_upcoming_shows(db.session)})
 
 
 @bp.post("/shows")
 def create_show() -> Response:
     require_admin()
-    show = bookings.create_show(db.session, **validate_new_show(json_body()))
+    new_show = parse_body(NewShow, json_body())
+    show = shows.create_show(db.session, **new_show.model_dump())
     db.session.commit()
-    return json_response(show, 201, Location=url_for(".show", show_id=show["id"]))
+    return answer(Show, show, 201, Location=url_for(".show", show_id=show["id"]))
 
 
 @bp.get("/shows/<show_id>")
 def show(show_id: str) -> Response:
-    return json_response(bookings.get_show(db.session, parse_show_id(show_id)))
+    return answer(Show, queries.get_show(db.session, parse_show_id(show_id)))
 
 
 @bp.get("/shows/<show_id>/seats")
@@ -76,20 +94,13 @@ def seats(show_id: str) -> Response:
         snapshot = seat_snapshot(db.session, sid)
         etag = snapshot.etag
         if not request.if_none_match.contains(etag):
-            return _revalidate(Response(snapshot.body, mimetype="application/json"), etag)
-    return _revalidate(Response(status=304), etag)
-
-
-def _revalidate(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    # Clients may keep a copy but must revalidate it: holds change by the second.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+            return revalidate(Response(snapshot.body, mimetype="application/json"), etag)
+    return revalidate(Response(status=304), etag)
 
 
 @bp.get("/shows/<show_id>/seats/stats")
 def seat_stats(show_id: str) -> Response:
-    return json_response(bookings.seat_stats(db.session, parse_show_id(show_id)))
+    return answer(SeatStats, queries.seat_stats(db.session, parse_show_id(show_id)))
 
 
 @bp.get("/shows/<show_id>/bookings")
@@ -97,53 +108,46 @@ def show_bookings(show_id: str) -> Response:
     require_admin()
     status = request.args.get("status")
     if status is not None and status not in BookingStatus.__members__:
-        raise errors.ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
-    found = bookings.list_show_bookings(db.session, parse_show_id(show_id), status)
-    return json_response({"bookings": found})
+        raise ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
+    found = queries.list_show_bookings(db.session, parse_show_id(show_id), status)
+    return answer(BookingList, {"bookings": found})
 
 
 @bp.post("/bookings")
 def create_booking() -> Response:
-    hold_request = validate_hold(
-        json_body(),
-        max_seats=current_app.config["MAX_SEATS_PER_BOOKING"],
-        visitor=f"ip:{request.remote_addr}",
-    )
-    hold = bookings.hold_seats(db.session, hold_request, idempotency_key=idempotency_key())
-    db.session.commit()
+    body = parse_body(HoldRequest, json_body(), max_seats=current_app.config["MAX_SEATS_PER_BOOKING"])
+    hold = hold_and_commit(body.command(visitor=f"ip:{request.remote_addr}"), idempotency_key())
     headers = {"Location": url_for(".booking", booking_id=hold.booking["id"])}
     if hold.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return json_response({"booking": hold.booking, "token": hold.token}, 201, **headers)
+    return answer(HoldResponse, {"booking": hold.booking, "token": hold.token}, 201, **headers)
 
 
 @bp.get("/bookings/<booking_id>")
 def booking(booking_id: str) -> Response:
-    found = bookings.authorize_booking(db.session, parse_booking_id(booking_id), bearer_token())
-    return json_response(found)
+    found = queries.authorize_booking(db.session, parse_booking_id(booking_id), require_booking_token())
+    return answer(Booking, found)
 
 
-def _settle(action: Callable[..., dict[str, Any]], booking_id: str) -> Response:
-    try:
-        settled = action(db.session, parse_booking_id(booking_id), bearer_token())
-    except errors.HoldExpired:
-        db.session.commit()  # keep the expiry the service just recorded
-        raise
-    db.session.commit()
-    return json_response(settled)
+def _settle(action: SettleAction, raw_id: str) -> Response:
+    booking_id = parse_booking_id(raw_id)
+    settled = settle_and_commit(action, booking_id, require_booking_token())
+    if settled.error is not None:
+        raise settled.error
+    return answer(Booking, settled.booking)
 
 
 @bp.post("/bookings/<booking_id>/confirm")
 def confirm_booking(booking_id: str) -> Response:
-    return _settle(bookings.confirm_booking, booking_id)
+    return _settle(settle.confirm_booking, booking_id)
 
 
 @bp.post("/bookings/<booking_id>/cancel")
 @bp.delete("/bookings/<booking_id>")
 def cancel_booking(booking_id: str) -> Response:
-    return _settle(bookings.cancel_booking, booking_id)
+    return _settle(settle.cancel_booking, booking_id)
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_response(openapi_document())
+    return Response(dumps(openapi_document()), mimetype="application/json")

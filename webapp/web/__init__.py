@@ -1,7 +1,6 @@
-"""The web pages."""
+"""The web pages. The routes live in ``views``, on its blueprint; ``templating`` adds the template helpers."""
 
-from flask import Blueprint
+from . import templating  # noqa: F401  - registers the template helpers on bp
+from .views import bp
 
-bp = Blueprint("web", __name__)
-
-from . import templating, views  # noqa: E402,F401  - registers the routes and template helpers on bp
+__all__ = ["bp"]

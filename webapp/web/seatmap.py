@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bookings import LABEL_PATTERN
+from ..booking.holds import LABEL_PATTERN
 
 _STATUS_WORDS = {"AVAILABLE": "available", "HELD": "held", "BOOKED": "booked"}
 
@@ -61,10 +61,6 @@ class SeatView:
     @property
     def accessible_name(self) -> str:
         return f"Row {self.row}, seat {self.number}, {self.status_word}"
-
-    @property
-    def available(self) -> bool:
-        return self.status == "AVAILABLE"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import current_app, url_for
 
-from . import bp
+from .views import bp
 
 
 @lru_cache(maxsize=64)

@@ -1,9 +1,10 @@
 """Moviegoer pages: thin views over the same booking service as the JSON API.
 
-Each view parses the request, calls ``webapp.bookings``, commits, and renders
-or redirects. Errors a visitor can act on (seats just taken, too many holds,
-a lapsed hold) become messages on the page they were on; anything else goes
-to the one error handler in ``webapp.errors``, which renders an error page.
+Each view parses the request, calls the booking service (``webapp.booking``,
+through ``webapp.services`` where it writes), commits, and renders or
+redirects. Errors a visitor can act on (seats just taken, too many holds, a
+lapsed hold) become messages on the page they were on; anything else goes to
+the one error handler in ``webapp.problems``, which renders an error page.
 """
 
 from __future__ import annotations
@@ -12,14 +13,27 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from .. import bookings, errors
-from ..bookings import HoldRequest
+from ..booking import errors, settle
+from ..booking.holds import HoldRequest
+from ..booking.queries import authorize_booking, database_now, get_show, list_upcoming_shows
+from ..caching import no_store, revalidate
 from ..extensions import db
+from ..problems import status_of
 from ..seatcache import seat_snapshot
-from ..validation import parse_booking_id, parse_show_id, validate_email, validate_seat_labels
-from . import bp
+from ..services import SettleAction, hold_and_commit, settle_and_commit
+from ..validation import collect, email_address, parse_booking_id, parse_show_id, seat_labels
 from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
 from .visitor import (
     MAX_REMEMBERED_BOOKINGS,
@@ -30,6 +44,8 @@ from .visitor import (
     remembered_bookings,
 )
 
+bp = Blueprint("web", __name__)
+
 #: How often an open seat map asks for changes. The contract says a change
 #: shows within 2 s; polling every second leaves room for a slow response.
 SEATMAP_POLL_INTERVAL = "1s"
@@ -39,15 +55,9 @@ def _max_seats() -> int:
     return current_app.config["MAX_SEATS_PER_BOOKING"]
 
 
-def _no_store(response: Response) -> Response:
-    """Pages about one visitor's bookings must not sit in shared or back-button caches."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/")
 def index() -> str:
-    return render_template("index.html", shows=bookings.list_upcoming_shows(db.session))
+    return render_template("index.html", shows=list_upcoming_shows(db.session))
 
 
 # --- the seat map ----------------------------------------------------------------
@@ -64,7 +74,7 @@ def _render_show(
     email: str = "",
     status: int = 200,
 ) -> tuple[str, int]:
-    show = bookings.get_show(db.session, show_id)
+    show = get_show(db.session, show_id)
     snapshot = seat_snapshot(db.session, show_id)
     seats = snapshot.seats
     selection = resolve_selection(seats, selected, toggle, _max_seats())
@@ -79,7 +89,7 @@ def _render_show(
         form_errors=form_errors or {},
         email=email,
         max_seats=_max_seats(),
-        started=show["starts_at"] <= bookings.database_now(db.session),
+        started=show["starts_at"] <= database_now(db.session),
         poll_interval=SEATMAP_POLL_INTERVAL,
         # What the first poll will be compared against: the map without the
         # selection, which app.js keeps and re-applies itself.
@@ -114,16 +124,9 @@ def seatmap(show_id: str) -> Response:
     snapshot = seat_snapshot(db.session, sid)
     etag = seat_map_etag(snapshot.etag, selected, conflicts)
     if request.if_none_match.contains(etag):
-        return _seatmap_response(Response(status=304), etag)
+        return revalidate(Response(status=304), etag)
     seat_map = build_seat_map(snapshot.seats, selected, conflicts)
-    return _seatmap_response(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
-
-
-def _seatmap_response(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    # Revalidate every time: holds come and go by the second.
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return revalidate(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
 
 
 @bp.post("/shows/<show_id>/hold")
@@ -133,10 +136,10 @@ def hold(show_id: str) -> Response | tuple[str, int]:
     labels = parse_labels(request.form.getlist("seats"))
     raw_email = request.form.get("email", "").strip()
     form_errors: dict[str, str] = {}
-    seats = validate_seat_labels(labels, _max_seats(), form_errors) if labels else ()
+    seats = collect(form_errors, "seats", seat_labels, labels, _max_seats()) if labels else ()
     if not labels:
         form_errors["seats"] = "Pick at least one seat first."
-    email = validate_email(raw_email, form_errors)
+    email = collect(form_errors, "email", email_address, raw_email)
     if form_errors:
         message = form_errors.get("seats") or "Please check the form."
         return _render_show(
@@ -145,8 +148,7 @@ def hold(show_id: str) -> Response | tuple[str, int]:
 
     hold_request = HoldRequest(show_id=sid, seats=seats, email=email, visitor=hold_visitor())
     try:
-        held = bookings.hold_seats(db.session, hold_request)
-        db.session.commit()
+        held = hold_and_commit(hold_request)
     except errors.SeatsUnavailable as exc:
         db.session.rollback()  # ends the transaction and releases the seat locks
         taken = list(exc.extras.get("seats", []))
@@ -162,7 +164,7 @@ def hold(show_id: str) -> Response | tuple[str, int]:
         )
     except (errors.TooManyHolds, errors.ShowStarted, errors.ValidationFailed) as exc:
         db.session.rollback()
-        return _render_show(sid, selected=labels, message=exc.detail, email=raw_email, status=exc.status)
+        return _render_show(sid, selected=labels, message=exc.detail, email=raw_email, status=status_of(exc))
 
     booking_id = held.booking["id"]
     remember_booking(booking_id, held.token)
@@ -181,7 +183,7 @@ def _owned(raw_id: str) -> tuple[uuid.UUID, str, dict[str, Any]]:
     if token is None:
         raise not_yours
     try:
-        booking = bookings.authorize_booking(db.session, booking_id, token)
+        booking = authorize_booking(db.session, booking_id, token)
     except (errors.BookingNotFound, errors.Forbidden):
         forget_booking(str(booking_id))
         raise not_yours from None
@@ -191,11 +193,11 @@ def _owned(raw_id: str) -> tuple[uuid.UUID, str, dict[str, Any]]:
 def _booking_context(booking: dict[str, Any]) -> dict[str, Any]:
     ms_left = 0
     if booking["status"] == "PENDING" and booking["hold_expires_at"] is not None:
-        remaining = booking["hold_expires_at"] - bookings.database_now(db.session)
+        remaining = booking["hold_expires_at"] - database_now(db.session)
         ms_left = max(0, int(remaining.total_seconds() * 1000))
     return {
         "booking": booking,
-        "show": bookings.get_show(db.session, booking["show_id"]),
+        "show": get_show(db.session, booking["show_id"]),
         "ms_left": ms_left,
         "seconds_left": -(-ms_left // 1000),  # rounded up: "1" until the very end
     }
@@ -207,14 +209,14 @@ def my_bookings() -> Response:
     shows: dict[int, dict[str, Any]] = {}
     for booking_id, token in remembered_bookings():
         try:
-            booking = bookings.authorize_booking(db.session, booking_id, token)
+            booking = authorize_booking(db.session, booking_id, token)
         except (errors.BookingNotFound, errors.Forbidden):
             forget_booking(str(booking_id))
             continue
         if booking["show_id"] not in shows:
-            shows[booking["show_id"]] = bookings.get_show(db.session, booking["show_id"])
+            shows[booking["show_id"]] = get_show(db.session, booking["show_id"])
         found.append({**booking, "show": shows[booking["show_id"]]})
-    return _no_store(
+    return no_store(
         make_response(
             render_template("bookings.html", bookings=found, remembered_limit=MAX_REMEMBERED_BOOKINGS)
         )
@@ -224,33 +226,28 @@ def my_bookings() -> Response:
 @bp.get("/bookings/<booking_id>")
 def booking(booking_id: str) -> Response:
     _, _, found = _owned(booking_id)
-    return _no_store(make_response(render_template("booking.html", **_booking_context(found))))
+    return no_store(make_response(render_template("booking.html", **_booking_context(found))))
 
 
 @bp.get("/bookings/<booking_id>/panel")
 def booking_panel(booking_id: str) -> Response:
     """The status part of the booking page, refreshed by htmx when the hold runs out."""
     _, _, found = _owned(booking_id)
-    return _no_store(make_response(render_template("_booking_panel.html", **_booking_context(found))))
+    return no_store(make_response(render_template("_booking_panel.html", **_booking_context(found))))
 
 
 def _settle(
     raw_id: str,
-    action: Callable[..., dict[str, Any]],
+    action: SettleAction,
     done: Callable[[dict[str, Any]], str],
 ) -> Response:
     booking_id, token, _ = _owned(raw_id)
-    try:
-        settled = action(db.session, booking_id, token)
-    except errors.HoldExpired as exc:
-        db.session.commit()  # keep the expiry the service just recorded
-        flash(exc.detail, "error")
-    except errors.BookingCancelled as exc:
-        db.session.rollback()
-        flash(exc.detail, "error")
+    settled = settle_and_commit(action, booking_id, token)
+    if settled.error is not None:
+        flash(settled.error.detail, "error")
     else:
-        db.session.commit()
-        flash(done(settled), "success")
+        assert settled.booking is not None
+        flash(done(settled.booking), "success")
     return redirect(url_for(".booking", booking_id=booking_id), code=303)
 
 
@@ -258,7 +255,7 @@ def _settle(
 def confirm(booking_id: str) -> Response:
     return _settle(
         booking_id,
-        bookings.confirm_booking,
+        settle.confirm_booking,
         lambda b: (
             f"Booked: {', '.join(b['seats'])}. If you gave an email address, a confirmation is on its way."
         ),
@@ -269,6 +266,6 @@ def confirm(booking_id: str) -> Response:
 def cancel(booking_id: str) -> Response:
     return _settle(
         booking_id,
-        bookings.cancel_booking,
+        settle.cancel_booking,
         lambda b: f"Cancelled. Seats {', '.join(b['seats'])} are free for others again.",
     )

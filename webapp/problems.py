@@ -1,20 +1,21 @@
-"""Domain errors and the one place that turns any error into problem+json.
+"""The one place that turns any error into an HTTP answer: problem+json or an HTML page.
 
-Views and services raise typed exceptions carrying a machine-readable
-``code``; ``register_error_handlers`` renders them as RFC 9457 problems for
-the API and as HTML pages for browsers.
+The booking service raises ``DomainError``s that carry a code and no HTTP
+status (webapp/booking/errors.py); ``STATUS`` gives each code its status
+here. The API always answers problem+json (RFC 9457); other paths answer
+HTML unless the client prefers JSON, so those answers say ``Vary: Accept``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from flask import Flask, Response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .booking.errors import DomainError
 from .extensions import db
 from .jsonutil import dumps
 
@@ -23,83 +24,43 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://marquee.example/problems/"
 
 
-class DomainError(Exception):
-    """An expected failure a client can act on."""
-
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
-    title: ClassVar[str] = "Bad request"
-
-    def __init__(self, detail: str | None = None, **extras: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
-        self.extras = extras
-
-
-class ValidationFailed(DomainError):
-    status, code, title = 422, "validation_error", "The request is not valid"
-
-    def __init__(self, errors: dict[str, str], detail: str | None = None) -> None:
-        detail = detail or "; ".join(f"{field}: {message}" for field, message in errors.items())
-        super().__init__(detail, errors=errors)
-
-
 class MalformedJSON(DomainError):
-    status, code, title = 400, "malformed_json", "The body is not valid JSON"
+    """The body could not be parsed; raised by the web layer, never by the service."""
+
+    code, title = "malformed_json", "The body is not valid JSON"
 
 
 class UnsupportedMediaType(DomainError):
-    status, code, title = 415, "unsupported_media_type", "Send the body as application/json"
+    code, title = "unsupported_media_type", "Send the body as application/json"
 
 
-class ShowNotFound(DomainError):
-    status, code, title = 404, "show_not_found", "No such show"
+#: The HTTP status of each domain error code; a code missing here is a plain 400.
+STATUS: dict[str, int] = {
+    "validation_error": 422,
+    "malformed_json": 400,
+    "unsupported_media_type": 415,
+    "show_not_found": 404,
+    "show_started": 409,
+    "booking_not_found": 404,
+    "seats_unavailable": 409,
+    "too_many_holds": 429,
+    "hold_expired": 409,
+    "booking_cancelled": 409,
+    "idempotency_key_reused": 422,
+    "authentication_required": 401,
+    "forbidden": 403,
+}
 
 
-class ShowStarted(DomainError):
-    status, code, title = 409, "show_started", "The show has already started"
+#: Problems that only the HTTP layer gives (no domain error stands behind them): code -> status, title.
+HTTP_PROBLEMS: dict[str, tuple[int, str]] = {
+    "payload_too_large": (413, "The body is larger than MAX_CONTENT_LENGTH"),
+    "database_unavailable": (503, "Database unavailable"),
+}
 
 
-class BookingNotFound(DomainError):
-    status, code, title = 404, "booking_not_found", "No such booking"
-
-
-class SeatsUnavailable(DomainError):
-    status, code, title = 409, "seats_unavailable", "Some seats are not available"
-
-    def __init__(self, labels: Sequence[str]) -> None:
-        super().__init__(
-            f"Not available: {', '.join(labels)}. Pick other seats and try again.",
-            seats=list(labels),
-        )
-
-
-class TooManyHolds(DomainError):
-    status, code, title = 429, "too_many_holds", "Too many seats held at once"
-
-
-class HoldExpired(DomainError):
-    status, code, title = 409, "hold_expired", "The hold has expired"
-
-
-class BookingCancelled(DomainError):
-    status, code, title = 409, "booking_cancelled", "The booking was cancelled"
-
-
-class IdempotencyKeyReused(DomainError):
-    status, code, title = 422, "idempotency_key_reused", "Idempotency-Key reused with another body"
-
-
-class AuthenticationRequired(DomainError):
-    status, code, title = 401, "authentication_required", "Authentication required"
-
-
-class Forbidden(DomainError):
-    status, code, title = 403, "forbidden", "Not allowed"
-
-
-class ServiceUnavailable(DomainError):
-    status, code, title = 503, "service_unavailable", "Service temporarily unavailable"
+def status_of(error: DomainError) -> int:
+    return STATUS.get(error.code, 400)
 
 
 def problem_response(
@@ -122,23 +83,32 @@ def problem_response(
     return response
 
 
-def _wants_json() -> bool:
-    if request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz"}:
-        return True
+def _always_json() -> bool:
+    return request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz"}
+
+
+def _prefers_json() -> bool:
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes["text/html"]
 
 
-def _render(status: int, code: str, title: str, detail: str, extras: dict[str, Any] | None = None):
+def _render(
+    status: int, code: str, title: str, detail: str, extras: dict[str, Any] | None = None
+) -> Response:
     # Whatever the request did is abandoned, and its seat locks released, before we answer.
     try:
         db.session.rollback()
     except Exception:
         log.exception("rollback failed while rendering an error")
-    if _wants_json():
+    if _always_json():
         return problem_response(status, code, title, detail, extras)
-    html = render_template("error.html", status=status, title=title, detail=detail, code=code)
-    return html, status
+    if _prefers_json():
+        response = problem_response(status, code, title, detail, extras)
+    else:
+        html = render_template("error.html", status=status, title=title, detail=detail, code=code)
+        response = Response(html, status=status, mimetype="text/html")
+    response.vary.add("Accept")  # the format depended on it
+    return response
 
 
 _HTTP_CODES = {
@@ -155,11 +125,11 @@ _HTTP_CODES = {
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def handle_domain_error(exc: DomainError):
-        return _render(exc.status, exc.code, exc.title, exc.detail, exc.extras)
+    def handle_domain_error(exc: DomainError) -> Response:
+        return _render(status_of(exc), exc.code, exc.title, exc.detail, exc.extras)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(exc: HTTPException):
+    def handle_http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "http_error")
         if status == 400 and "CSRF" in (exc.description or ""):
@@ -170,14 +140,14 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             detail = f"The body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
         response = _render(status, code, exc.name, detail)
-        if status == 405 and isinstance(response, Response):
+        if status == 405:
             allowed = exc.get_response().headers.get("Allow")
             if allowed:
                 response.headers["Allow"] = allowed
         return response
 
     @app.errorhandler(OperationalError)
-    def handle_database_down(exc: DBAPIError):
+    def handle_database_down(exc: DBAPIError) -> Response:
         # Connection-level failures (PostgreSQL restarting, network gone):
         # the client may retry. Statement errors are bugs and stay 500s.
         log.warning("database unavailable: %s", exc.orig.__class__.__name__)
@@ -202,6 +172,6 @@ def register_error_handlers(app: Flask) -> None:
                 log.exception("could not discard the session's dead connection")
 
     @app.errorhandler(Exception)
-    def handle_unexpected(exc: Exception):
+    def handle_unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500, "internal_error", "Internal server error", "Something went wrong on our side.")

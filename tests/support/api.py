@@ -1,4 +1,4 @@
-"""Helpers shared by the JSON API contract tests (tests/test_api_*.py, tests/test_openapi.py)."""
+"""Requests to the JSON API and checks of its answers, for the API, contract and security tests."""
 
 from __future__ import annotations
 
@@ -9,32 +9,25 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from conftest import forget_seat_snapshots
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
-from webapp.extensions import db
+from webapp.api.schemas import Booking, Seat, SeatStats, Show
 
-SHOW_FIELDS = {"id", "title", "starts_at", "auditorium", "rows", "seats_per_row", "stats"}
-STATS_FIELDS = {"total", "available", "held", "booked"}
-SEAT_FIELDS = {"seat", "row", "number", "status", "hold_expires_at"}
-BOOKING_FIELDS = {
-    "id",
-    "show_id",
-    "status",
-    "seats",
-    "hold_expires_at",
-    "created_at",
-    "confirmed_at",
-    "cancelled_at",
-    "expired_at",
-}
+from .database import lapse_hold, run_sql
+
+__all__ = ["lapse_hold", "run_sql"]  # re-exported: API tests import them from here
+
+# The fields every answer has, from the models that declare the API's shapes.
+SHOW_FIELDS = set(Show.model_fields)
+STATS_FIELDS = set(SeatStats.model_fields)
+SEAT_FIELDS = set(Seat.model_fields)
+BOOKING_FIELDS = set(Booking.model_fields)
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 
 
@@ -107,32 +100,6 @@ def assert_booking_shape(booking: dict[str, Any]) -> None:
     for field in ("confirmed_at", "cancelled_at", "expired_at"):
         if booking[field] is not None:
             timestamp(booking[field])
-
-
-def run_sql(app: Flask, sql: str, **params: Any) -> list[Any]:
-    """Run one statement on the test database in its own committed transaction."""
-    with app.app_context():
-        result = db.session.execute(text(sql), params)
-        rows = result.all() if result.returns_rows else []
-        db.session.commit()
-        return rows
-
-
-def lapse_hold(app: Flask, booking_id: str) -> None:
-    """Move a hold's expiry into the past, as if HOLD_SECONDS had passed, without any job running."""
-    run_sql(
-        app,
-        """
-        WITH b AS (
-            UPDATE bookings SET hold_expires_at = now()
-            WHERE id = :id RETURNING id
-        )
-        UPDATE seats SET hold_expires_at = now()
-        WHERE booking_id = (SELECT id FROM b) AND status = 'HELD'
-        """,
-        id=booking_id,
-    )
-    forget_seat_snapshots(app)
 
 
 def wait_until_database_time(app: Flask, moment: datetime | str, timeout: float = 15.0) -> None:

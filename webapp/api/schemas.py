@@ -1,0 +1,394 @@
+"""Every shape of the JSON API, declared once as a pydantic model.
+
+Request bodies are validated through these models (``parse_body``), JSON
+answers are serialised through them (``dump``), and webapp/api/openapi.py
+builds the OpenAPI document's schemas from them. The checks behind each
+request field are the shared ones of webapp/validation.py, so a field's
+message is the same in the API, the forms and the CLI; the models' JSON
+Schema constraints say the same thing for clients and fuzzers
+(tests/test_openapi.py holds the two to each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from ..booking.errors import ValidationFailed
+from ..booking.holds import HoldRequest as HoldCommand
+from ..jsonutil import dumps
+from ..validation import MAX_ID, Invalid, clean_text, email_address, seat_labels, start_time, whole_number
+
+# JSON Schema patterns, in Python's `re` meaning of \s (what str.strip()
+# removes): the checks they describe run in Python.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+#: Free text: not blank, no control characters except surrounding whitespace (stripped).
+TEXT_PATTERN = rf"^\s*[^\s{_CONTROL}](?:[^{_CONTROL}]*[^\s{_CONTROL}])?\s*$"
+_EMAIL_CHAR = rf"[^@\s{_CONTROL}]"
+#: validation.EMAIL_PATTERN after stripping, or the empty string (no email).
+EMAIL_PATTERN = rf"^(?:\s*{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+\s*)?$"
+#: A seat label as clients may send it: case and surrounding whitespace do not
+#: matter. Numbers stop at 50, the widest row; labels beyond the show's own
+#: layout get 422 from the service.
+SEAT_LABEL_IN_PATTERN = r"^\s*[A-Za-z](?:[1-9]|[1-4][0-9]|50)\s*$"
+#: A seat label as the server writes it.
+SEAT_LABEL_PATTERN = r"^[A-Z][1-9][0-9]?$"
+#: validation.start_time accepts the years 2000 to 2999 only.
+STARTS_AT_YEAR_PATTERN = r"^2[0-9]{3}-"
+
+BookingStatusName = Literal["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]
+SeatStatusName = Literal["AVAILABLE", "HELD", "BOOKED"]
+
+#: Timestamps; written by orjson (``dump``) in ISO 8601 with their +00:00 offset.
+Timestamp = datetime
+ShowId = Annotated[int, Field(ge=1, json_schema_extra={"format": "int64"})]
+SeatLabel = Annotated[str, Field(json_schema_extra={"pattern": SEAT_LABEL_PATTERN, "examples": ["A1"]})]
+
+
+def _schema_only(**schema: Any) -> Any:
+    """JSON Schema for a field that its validator checks itself (with a message a person can read)."""
+    return Field(json_schema_extra=schema)
+
+
+def _checked(check: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return check(*args)
+    except Invalid as exc:  # the message goes through a placeholder: it may quote the input's braces
+        raise PydanticCustomError("invalid", "{message}", {"message": str(exc)}) from None
+
+
+class Shape(BaseModel):
+    """A JSON object with exactly these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests -------------------------------------------------------------------------
+
+
+class RequestBody(Shape):
+    #: What to say for a field that is missing, where "is required" is not the best answer.
+    missing_messages: ClassVar[dict[str, str]] = {}
+
+
+class NewShow(RequestBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Metropolis",
+                    "starts_at": "2099-05-01T19:30:00+02:00",
+                    "rows": 10,
+                    "seats_per_row": 12,
+                    "auditorium": "Screen 1",
+                }
+            ]
+        },
+    )
+
+    title: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Stripped and NFC-normalised; no control characters.",
+        json_schema_extra={"pattern": TEXT_PATTERN},
+    )
+    starts_at: datetime = Field(
+        description="With a time zone offset; years 2000 to 2999.",
+        json_schema_extra={"pattern": STARTS_AT_YEAR_PATTERN},
+    )
+    rows: int = Field(ge=1, le=26)
+    seats_per_row: int = Field(ge=1, le=50)
+    auditorium: str | None = Field(
+        default=None, min_length=1, max_length=100, json_schema_extra={"pattern": TEXT_PATTERN}
+    )
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> str:
+        return _checked(clean_text, value, 200)
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _starts_at(cls, value: Any) -> datetime:
+        return _checked(start_time, value)
+
+    @field_validator("rows", mode="before")
+    @classmethod
+    def _rows(cls, value: Any) -> int:
+        return _checked(whole_number, value, 1, 26)
+
+    @field_validator("seats_per_row", mode="before")
+    @classmethod
+    def _seats_per_row(cls, value: Any) -> int:
+        return _checked(whole_number, value, 1, 50)
+
+    @field_validator("auditorium", mode="before")
+    @classmethod
+    def _auditorium(cls, value: Any) -> str | None:
+        return None if value is None else _checked(clean_text, value, 100)
+
+
+class HoldRequest(RequestBody):
+    """Seats to hold, all or none: at most MAX_SEATS_PER_BOOKING of them."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"show_id": 1, "seats": ["A1", "A2"], "email": "ana@example.com"}]},
+    )
+    missing_messages: ClassVar[dict[str, str]] = {
+        "seats": 'must be a non-empty list of seat labels such as ["A1", "A2"]'
+    }
+
+    show_id: int = Field(ge=1, le=MAX_ID, json_schema_extra={"format": "int64"})
+    seats: list[str] = _schema_only(
+        minItems=1,
+        uniqueItems=True,
+        items={"type": "string", "pattern": SEAT_LABEL_IN_PATTERN},
+        description=(
+            "Distinct labels of seats of the show (case-insensitive); labels the show does not have get 422."
+        ),
+    )
+    email: str | None = Field(
+        default=None,
+        description="Where to send the confirmation; null or empty for none.",
+        json_schema_extra={"maxLength": 254, "pattern": EMAIL_PATTERN},
+    )
+
+    @field_validator("show_id", mode="before")
+    @classmethod
+    def _show_id(cls, value: Any) -> int:
+        return _checked(whole_number, value, 1, MAX_ID)
+
+    @field_validator("seats", mode="before")
+    @classmethod
+    def _seats(cls, value: Any, info: ValidationInfo) -> list[str]:
+        max_seats = (info.context or {}).get("max_seats", 10)
+        return list(_checked(seat_labels, value, max_seats))
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: Any) -> str | None:
+        return _checked(email_address, value)
+
+    def command(self, visitor: str | None) -> HoldCommand:
+        """The booking service's request, for this visitor."""
+        return HoldCommand(show_id=self.show_id, seats=tuple(self.seats), email=self.email, visitor=visitor)
+
+
+M = TypeVar("M", bound="RequestBody")
+
+
+def parse_body(model: type[M], body: Any, **context: Any) -> M:
+    """``body`` (parsed JSON) as ``model``, or ValidationFailed with a message per field.
+
+    Unknown fields come first in ``errors``, then missing ones, then the rest
+    in the model's field order, as the hand-written checks always reported them.
+    """
+    if not isinstance(body, Mapping):
+        raise ValidationFailed({"body": "must be a JSON object"})
+    try:
+        return model.model_validate(body, context=context)
+    except ValidationError as exc:
+        unknown: dict[str, str] = {}
+        missing: dict[str, str] = {}
+        invalid: dict[str, str] = {}
+        for error in exc.errors(include_url=False, include_context=False, include_input=False):
+            field = str(error["loc"][0]) if error["loc"] else "body"
+            if error["type"] == "extra_forbidden":
+                unknown[field[:100]] = "unknown field"
+            elif error["type"] == "missing" and field not in model.missing_messages:
+                missing[field] = "is required"
+            elif error["type"] == "missing":
+                invalid[field] = model.missing_messages[field]
+            else:
+                invalid[field] = error["msg"]
+        raise ValidationFailed({**unknown, **missing, **invalid}) from None
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def _when(field: str, value: str, then: dict[str, Any]) -> dict[str, Any]:
+    """``if field == value then ...``: ties a field's nullability to a status."""
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}
+
+
+def _nullness(not_null: tuple[str, ...] = (), null: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Which timestamps are set (strings) and which are not (null)."""
+    properties = {field: {"type": "string"} for field in not_null}
+    properties.update({field: {"type": "null"} for field in null})
+    return {"properties": properties}
+
+
+class SeatStats(Shape):
+    """Seat counts by status; lapsed holds count as available."""
+
+    total: int = Field(ge=0)
+    available: int = Field(ge=0)
+    held: int = Field(ge=0)
+    booked: int = Field(ge=0)
+
+
+class Show(Shape):
+    id: ShowId
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: Timestamp = Field(description="Start time, in UTC.")
+    auditorium: str | None = Field(min_length=1, max_length=100)
+    rows: int = Field(ge=1, le=26)
+    seats_per_row: int = Field(ge=1, le=50)
+    stats: SeatStats
+
+
+class ShowList(Shape):
+    shows: list[Show]
+
+
+class Seat(Shape):
+    """A seat of a show. Public: no booking ids."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                _when("status", "HELD", _nullness(not_null=("hold_expires_at",))),
+                _when("status", "AVAILABLE", _nullness(null=("hold_expires_at",))),
+                _when("status", "BOOKED", _nullness(null=("hold_expires_at",))),
+            ]
+        },
+    )
+
+    seat: SeatLabel
+    row: str = Field(json_schema_extra={"pattern": "^[A-Z]$"})
+    number: int = Field(ge=1, le=50)
+    status: SeatStatusName
+    hold_expires_at: Timestamp | None = Field(description="When the hold lapses; set only while HELD.")
+
+
+class SeatList(Shape):
+    show_id: ShowId
+    seats: list[Seat] = Field(description="Row-major order.")
+
+
+class Booking(Shape):
+    """A booking. A PENDING booking whose hold has lapsed reads as EXPIRED (with expired_at) whether or not the expiry job has run."""  # noqa: E501
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                _when("status", "PENDING", _nullness(null=("confirmed_at", "cancelled_at", "expired_at"))),
+                _when("status", "CONFIRMED", _nullness(("confirmed_at",), ("cancelled_at", "expired_at"))),
+                _when("status", "CANCELLED", _nullness(("cancelled_at",), ("expired_at",))),
+                _when("status", "EXPIRED", _nullness(("expired_at",), ("confirmed_at", "cancelled_at"))),
+            ]
+        },
+    )
+
+    id: str = Field(json_schema_extra={"format": "uuid"})
+    show_id: ShowId
+    status: BookingStatusName
+    seats: list[SeatLabel] = Field(description="The booking's seat labels, kept whatever its status.")
+    hold_expires_at: Timestamp = Field(description="When the hold lapses (or lapsed).")
+    created_at: Timestamp = Field(description="When the seats were held.")
+    confirmed_at: Timestamp | None = Field(description="Set once confirmed (kept if later cancelled).")
+    cancelled_at: Timestamp | None = Field(description="Set once cancelled.")
+    expired_at: Timestamp | None = Field(description="Set once the hold lapsed.")
+
+
+class BookingList(Shape):
+    bookings: list[Booking]
+
+
+class HoldResponse(Shape):
+    booking: Booking
+    token: str = Field(min_length=1, description="The booking's bearer token; shown once, keep it.")
+
+
+class Problem(Shape):
+    """An RFC 9457 problem, with a machine-readable `code` and the extras some codes carry.
+
+    Rendered for every path (not only the API's) by webapp/problems.py; the
+    extras are present only for their codes (the defaults here are never sent).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "allOf": [
+                _when("code", "validation_error", {"required": ["errors"]}),
+                _when("code", "seats_unavailable", {"required": ["seats"]}),
+                _when("code", "too_many_holds", {"required": ["limit", "held"]}),
+            ]
+        },
+    )
+
+    type: str = Field(json_schema_extra={"format": "uri"})
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    code: str = Field(json_schema_extra={"pattern": "^[a-z_]+$"})
+    errors: dict[str, str] = Field(
+        default_factory=dict, description="validation_error: a message for each field (or header) at fault."
+    )
+    seats: list[SeatLabel] = Field(
+        default_factory=list, description="seats_unavailable: the requested seats that are not available."
+    )
+    limit: int = Field(default=1, ge=1, description="too_many_holds: seats one visitor may hold.")
+    held: int = Field(default=0, ge=0, description="too_many_holds: seats held already.")
+
+
+class Health(Shape):
+    """Written by webapp/health.py, which stays free of the API's models."""
+
+    status: Literal["ok"]
+
+
+class ReadinessChecks(Shape):
+    postgresql: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
+    redis: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
+
+
+class Readiness(Shape):
+    status: Literal["ok", "unavailable"]
+    checks: ReadinessChecks
+
+
+#: Every model that appears in the OpenAPI document, in its order.
+DOCUMENTED: tuple[type[BaseModel], ...] = (
+    SeatStats,
+    Show,
+    ShowList,
+    Seat,
+    SeatList,
+    Booking,
+    BookingList,
+    HoldResponse,
+    NewShow,
+    HoldRequest,
+    Problem,
+    Health,
+    Readiness,
+)
+
+
+def dump(model: type[Shape], data: Any) -> bytes:
+    """``data`` (what the service returned) as JSON, once ``model`` has accepted it.
+
+    A wrong shape fails here, before it reaches a client. The bytes are
+    orjson's (webapp/jsonutil.py), as they always were: several times faster
+    than pydantic's own writer, and timestamps keep their +00:00 offset.
+    """
+    model.model_validate(data)
+    return dumps(data)

@@ -1,0 +1,76 @@
+"""Failures a client can act on, as the domain sees them: a code, a title, a detail.
+
+No HTTP here: ``webapp.problems`` maps each ``code`` to a status and renders
+the answer (problem+json or an HTML page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """An expected failure a client can act on; ``extras`` travel with the answer."""
+
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extras: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extras = extras
+
+
+class ValidationFailed(DomainError):
+    code, title = "validation_error", "The request is not valid"
+
+    def __init__(self, errors: dict[str, str], detail: str | None = None) -> None:
+        detail = detail or "; ".join(f"{field}: {message}" for field, message in errors.items())
+        super().__init__(detail, errors=errors)
+
+
+class ShowNotFound(DomainError):
+    code, title = "show_not_found", "No such show"
+
+
+class ShowStarted(DomainError):
+    code, title = "show_started", "The show has already started"
+
+
+class BookingNotFound(DomainError):
+    code, title = "booking_not_found", "No such booking"
+
+
+class SeatsUnavailable(DomainError):
+    code, title = "seats_unavailable", "Some seats are not available"
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        super().__init__(
+            f"Not available: {', '.join(labels)}. Pick other seats and try again.",
+            seats=list(labels),
+        )
+
+
+class TooManyHolds(DomainError):
+    code, title = "too_many_holds", "Too many seats held at once"
+
+
+class HoldExpired(DomainError):
+    code, title = "hold_expired", "The hold has expired"
+
+
+class BookingCancelled(DomainError):
+    code, title = "booking_cancelled", "The booking was cancelled"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, title = "idempotency_key_reused", "Idempotency-Key reused with another body"
+
+
+class AuthenticationRequired(DomainError):
+    code, title = "authentication_required", "Authentication required"
+
+
+class Forbidden(DomainError):
+    code, title = "forbidden", "Not allowed"

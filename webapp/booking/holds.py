@@ -1,0 +1,218 @@
+"""The hot path: hold every requested seat for ``hold_seconds``, or none of them.
+
+In order: the Idempotency-Key claim (a duplicate waits for the original and
+replays it), the Redis seat locks (a request racing for the same seats is
+turned away early), then one SQL statement that takes the row locks in id
+order and writes the hold only if every seat is free. The row locks decide.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ..events import mark_seats_changed, on_transaction_end
+from ..locks import SeatLocker, SeatsLocked
+from ..models import BookingStatus
+from . import idempotency
+from .errors import SeatsUnavailable, ShowStarted, TooManyHolds, ValidationFailed
+from .expiry import expire_bookings
+from .queries import booking_json, require_show
+from .settings import BookingSettings
+from .tokens import hash_token, new_token
+
+#: A seat label as stored: a row letter and a seat number (A1 .. Z99).
+LABEL_PATTERN = re.compile(r"^([A-Z])([1-9][0-9]?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    show_id: int
+    #: Distinct labels, upper-case.
+    seats: tuple[str, ...]
+    email: str | None = None
+    #: "session:<id>" or "ip:<address>": whose holds count towards the per-visitor limit.
+    visitor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    booking: dict[str, Any]
+    #: The booking's bearer token; only its hash is stored.
+    token: str
+    #: True when an Idempotency-Key replayed an earlier answer.
+    replayed: bool = False
+
+
+def hold_seats(
+    session: Session,
+    request: HoldRequest,
+    *,
+    settings: BookingSettings,
+    locker: SeatLocker,
+    idempotency_key: str | None = None,
+) -> Hold:
+    """Hold the seats (all or none) in the caller's transaction; raises a DomainError if it cannot."""
+    if idempotency_key is not None:
+        body = {"show_id": request.show_id, "seats": list(request.seats), "email": request.email}
+        replay = idempotency.claim_key(
+            session, idempotency_key, idempotency.fingerprint(body), settings.idempotency_ttl_seconds
+        )
+        if replay is not None:
+            return Hold(booking=replay.booking, token=replay.token, replayed=True)
+
+    try:
+        lock = locker.acquire(request.show_id, request.seats)
+    except SeatsLocked as exc:
+        raise SeatsUnavailable(exc.labels) from None
+    # Released once the caller's transaction ends, never before its commit.
+    on_transaction_end(session, lambda: locker.release(lock))
+
+    _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
+    booking_id = uuid.uuid4()
+    token = new_token()
+    params = {
+        "id": booking_id,
+        "show_id": request.show_id,
+        "labels": list(request.seats),
+        "n": len(request.seats),
+        "token_hash": hash_token(token),
+        "email": request.email,
+        "visitor": request.visitor,
+        "hold_seconds": settings.hold_seconds,
+    }
+    rows = session.execute(_LOCK_AND_HOLD, params).all()
+    if not _held(rows, request):
+        # Some requested seat is held by a lapsed booking: expire it (its
+        # seats are locked already) and try again under the same locks.
+        expire_bookings(session, _lapsed_holders(session, rows, request))
+        rows = session.execute(_LOCK_AND_HOLD, params).all()
+        if not _held(rows, request):  # impossible while we hold the row locks
+            raise RuntimeError(f"could not hold {request.seats} under row locks")
+    mark_seats_changed(session, request.show_id)
+
+    # The new booking as the statement wrote it; reading it back would cost a round trip.
+    booking = booking_json(
+        SimpleNamespace(
+            id=booking_id,
+            show_id=request.show_id,
+            status=BookingStatus.PENDING.value,
+            seats=[row.label for row in rows if row.requested],
+            hold_expires_at=rows[0].hold_expires_at,
+            created_at=rows[0].created_at,
+            confirmed_at=None,
+            cancelled_at=None,
+            expired_at=None,
+        )
+    )
+    if idempotency_key is not None:
+        idempotency.record_answer(session, idempotency_key, booking, token)
+    return Hold(booking=booking, token=token)
+
+
+# The whole hold in one round trip. ``locked`` takes the row locks in id
+# order: the requested seats plus every seat of a lapsed booking holding one
+# of them (expiring that booking frees all its seats, so they must be locked
+# in the same ordered sweep). Only if every requested seat exists and is
+# AVAILABLE are the booking, the seat updates and the permanent record
+# written; otherwise nothing is, and the rows tell the caller why.
+_LOCK_AND_HOLD = text(
+    """
+    WITH locked AS (
+        SELECT s.id, s.label, s.status, s.booking_id,
+               s.label = ANY(:labels) AS requested,
+               s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
+               sh.starts_at <= now() AS started
+        FROM seats s JOIN shows sh ON sh.id = s.show_id
+        WHERE s.show_id = :show_id
+          AND (s.label = ANY(:labels)
+               OR s.booking_id IN (SELECT l.booking_id FROM seats l
+                                   WHERE l.show_id = :show_id AND l.label = ANY(:labels)
+                                     AND l.status = 'HELD' AND l.hold_expires_at <= now()))
+        ORDER BY s.id
+        FOR UPDATE OF s
+    ), verdict AS (
+        SELECT count(*) FILTER (WHERE requested) = :n
+               AND bool_and(status = 'AVAILABLE' OR NOT requested)
+               AND NOT bool_or(started) AS all_free
+        FROM locked
+    ), booking AS (
+        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, hold_expires_at)
+        SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor,
+               now() + make_interval(secs => :hold_seconds)
+        FROM verdict WHERE all_free
+        RETURNING hold_expires_at, created_at
+    ), held AS (
+        UPDATE seats SET status = 'HELD', booking_id = :id, hold_expires_at = booking.hold_expires_at
+        FROM booking
+        WHERE seats.id IN (SELECT id FROM locked WHERE requested)
+        RETURNING seats.id, seats.label
+    ), recorded AS (
+        INSERT INTO booking_seats (booking_id, seat_id, label, booking_status)
+        SELECT :id, id, label, 'PENDING' FROM held
+        RETURNING seat_id
+    )
+    SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started,
+           b.hold_expires_at, b.created_at, (SELECT count(*) FROM recorded) AS held_count
+    FROM locked l LEFT JOIN booking b ON true
+    ORDER BY l.id
+    """
+)
+
+
+def _held(rows: Sequence[Any], request: HoldRequest) -> bool:
+    return bool(rows) and rows[0].held_count == len(request.seats)
+
+
+def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest) -> list[uuid.UUID]:
+    """Why a hold did not go through: raise the error, or return the lapsed bookings in the way."""
+    if not rows:
+        require_show(session, request.show_id)
+    if rows and rows[0].started:
+        raise ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
+    requested = {row.label: row for row in rows if row.requested}
+    missing = [label for label in request.seats if label not in requested]
+    if missing:
+        raise ValidationFailed({"seats": f"no such seat in this show: {', '.join(missing)}"})
+    taken = [
+        label
+        for label in request.seats
+        if requested[label].status != "AVAILABLE" and not requested[label].lapsed
+    ]
+    if taken:
+        raise SeatsUnavailable(taken)
+    return sorted({row.booking_id for row in requested.values() if row.lapsed})
+
+
+def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> None:
+    if not limit or request.visitor is None:
+        return
+    # Serialises one visitor's holds so two parallel requests cannot both
+    # squeeze under the limit; other visitors are unaffected.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:visitor, 0))"),
+        {"visitor": request.visitor},
+    )
+    held = session.execute(
+        text(
+            """
+            SELECT count(*) FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
+            WHERE b.visitor = :visitor AND b.status = 'PENDING' AND b.hold_expires_at > now()
+            """
+        ),
+        {"visitor": request.visitor},
+    ).scalar_one()
+    if held + len(request.seats) > limit:
+        raise TooManyHolds(
+            f"You already hold {held} seat(s); at most {limit} may be held at once. "
+            "Confirm or cancel a hold first.",
+            limit=limit,
+            held=held,
+        )

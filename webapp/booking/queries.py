@@ -1,0 +1,187 @@
+"""Reads: shows with their seat counts, seat listings, bookings, the database clock.
+
+Lapsed holds read as AVAILABLE seats and EXPIRED bookings here, whether or
+not the expiry job has written them yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowNotFound
+from .tokens import token_matches
+
+_SEAT_STATUS_SQL = """
+    CASE WHEN s.status = 'HELD' AND s.hold_expires_at <= now() THEN 'AVAILABLE'
+         ELSE s.status END"""
+
+_STATS_SQL = f"""
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE {_SEAT_STATUS_SQL} = 'AVAILABLE') AS available,
+           count(*) FILTER (WHERE {_SEAT_STATUS_SQL} = 'HELD') AS held,
+           count(*) FILTER (WHERE s.status = 'BOOKED') AS booked
+    FROM seats s"""
+
+_SHOW_COLUMNS = "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row"
+
+
+def _show_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "starts_at": row.starts_at,
+        "auditorium": row.auditorium,
+        "rows": row.rows,
+        "seats_per_row": row.seats_per_row,
+        "stats": {
+            "total": row.total,
+            "available": row.available,
+            "held": row.held,
+            "booked": row.booked,
+        },
+    }
+
+
+def list_upcoming_shows(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            f"""
+            SELECT {_SHOW_COLUMNS}, st.*
+            FROM shows sh
+            CROSS JOIN LATERAL ({_STATS_SQL} WHERE s.show_id = sh.id) st
+            WHERE sh.starts_at > now()
+            ORDER BY sh.starts_at, sh.id
+            """
+        )
+    )
+    return [_show_json(row) for row in rows]
+
+
+def get_show(session: Session, show_id: int) -> dict[str, Any]:
+    row = session.execute(
+        text(
+            f"""
+            SELECT {_SHOW_COLUMNS}, st.*
+            FROM shows sh
+            CROSS JOIN LATERAL ({_STATS_SQL} WHERE s.show_id = sh.id) st
+            WHERE sh.id = :show_id
+            """
+        ),
+        {"show_id": show_id},
+    ).one_or_none()
+    if row is None:
+        raise ShowNotFound(f"There is no show {show_id}.")
+    return _show_json(row)
+
+
+def seat_stats(session: Session, show_id: int) -> dict[str, int]:
+    return get_show(session, show_id)["stats"]
+
+
+def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
+    """Seats in row-major order, with lapsed holds shown as AVAILABLE."""
+    rows = session.execute(
+        text(
+            f"""
+            SELECT s.label, s.row, s.number, {_SEAT_STATUS_SQL} AS status,
+                   CASE WHEN s.status = 'HELD' AND s.hold_expires_at > now()
+                        THEN s.hold_expires_at END AS hold_expires_at
+            FROM seats s WHERE s.show_id = :show_id
+            ORDER BY s.row, s.number
+            """
+        ),
+        {"show_id": show_id},
+    ).all()
+    if not rows:
+        require_show(session, show_id)
+    return [
+        {
+            "seat": r.label,
+            "row": r.row,
+            "number": r.number,
+            "status": r.status,
+            "hold_expires_at": r.hold_expires_at,
+        }
+        for r in rows
+    ]
+
+
+def database_now(session: Session) -> datetime:
+    """The database's clock. Holds lapse and shows start by it, so anything
+    that compares with ``hold_expires_at`` or ``starts_at`` must use it too:
+    this server's own clock may be off (the fault suite skews it on purpose)."""
+    return session.execute(text("SELECT statement_timestamp()")).scalar_one()
+
+
+def require_show(session: Session, show_id: int) -> None:
+    found = session.execute(text("SELECT 1 FROM shows WHERE id = :id"), {"id": show_id}).first()
+    if found is None:
+        raise ShowNotFound(f"There is no show {show_id}.")
+
+
+_BOOKING_SELECT = """
+    SELECT b.id, b.show_id, b.token_hash,
+           CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
+                THEN 'EXPIRED' ELSE b.status END AS status,
+           b.hold_expires_at, b.created_at, b.confirmed_at, b.cancelled_at,
+           CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
+                THEN b.hold_expires_at ELSE b.expired_at END AS expired_at,
+           b.email, b.visitor,
+           ARRAY(SELECT bs.label FROM booking_seats bs
+                 WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
+    FROM bookings b"""
+
+
+def booking_json(row: Any) -> dict[str, Any]:
+    """A booking as every caller sees it (the API's Booking shape), from any row-like object."""
+    return {
+        "id": str(row.id),
+        "show_id": row.show_id,
+        "status": row.status,
+        "seats": list(row.seats),
+        "hold_expires_at": row.hold_expires_at,
+        "created_at": row.created_at,
+        "confirmed_at": row.confirmed_at,
+        "cancelled_at": row.cancelled_at,
+        "expired_at": row.expired_at,
+    }
+
+
+def _load_booking(session: Session, booking_id: uuid.UUID) -> Any:
+    row = session.execute(text(_BOOKING_SELECT + " WHERE b.id = :id"), {"id": booking_id}).one_or_none()
+    if row is None:
+        raise BookingNotFound(f"There is no booking {booking_id}.")
+    return row
+
+
+def authorize_booking(session: Session, booking_id: uuid.UUID, token: str | None) -> dict[str, Any]:
+    """The booking, if ``token`` is its token (compared in constant time).
+
+    A missing token is refused before the booking is looked up, so that
+    asking without one reveals nothing about which bookings exist.
+    """
+    if not token:
+        raise AuthenticationRequired("A booking token is required.")
+    row = _load_booking(session, booking_id)
+    if not token_matches(row.token_hash, token):
+        raise Forbidden("That token does not belong to this booking.")
+    return booking_json(row)
+
+
+def get_booking(session: Session, booking_id: uuid.UUID) -> dict[str, Any]:
+    """The booking, for callers that authorised the reader some other way."""
+    return booking_json(_load_booking(session, booking_id))
+
+
+def list_show_bookings(session: Session, show_id: int, status: str | None = None) -> list[dict[str, Any]]:
+    require_show(session, show_id)
+    sql = f"SELECT * FROM ({_BOOKING_SELECT} WHERE b.show_id = :show_id) x"
+    if status is not None:
+        sql += " WHERE x.status = :status"
+    rows = session.execute(text(sql + " ORDER BY x.created_at, x.id"), {"show_id": show_id, "status": status})
+    return [booking_json(row) for row in rows]

@@ -1,0 +1,53 @@
+"""The booking service bound to the running app: its settings, its seat locker, its commit.
+
+Views build what the service needs here, in one place, rather than the
+service reading the app: ``BookingSettings`` from the config (per call, so a
+test that changes a setting sees it at once) and the app's ``SeatLocker``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from .booking.holds import Hold, HoldRequest, hold_seats
+from .booking.settings import BookingSettings
+from .booking.settle import Settled
+from .extensions import db
+from .locks import SeatLocker
+
+SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
+
+
+def booking_settings() -> BookingSettings:
+    return BookingSettings.from_config(current_app.config)
+
+
+def seat_locker() -> SeatLocker:
+    return current_app.extensions["seat_locker"]
+
+
+def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) -> Hold:
+    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end."""
+    hold = hold_seats(
+        db.session,
+        request,
+        settings=booking_settings(),
+        locker=seat_locker(),
+        idempotency_key=idempotency_key,
+    )
+    db.session.commit()
+    return hold
+
+
+def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | None) -> Settled:
+    """Confirm or cancel, and commit whatever it wrote: also an expiry it reports as an error.
+
+    The one settle path of the API and the pages; each reports ``Settled.error`` its own way.
+    """
+    settled = action(db.session, booking_id, token)
+    db.session.commit()
+    return settled
