@@ -21,7 +21,15 @@ from .booking.holds import LABEL_PATTERN
 T = TypeVar("T")
 
 MAX_ID = 2**63 - 1
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: One plain address, ``local@domain.tld`` in ASCII: no display name, quotes,
+#: comma, comment, space or line break (so no header can smuggle in a second
+#: recipient), no encoded word (``=?``), at most 64 characters before the @.
+#: webapp/api/schemas.py states the same rule in the OpenAPI document.
+PLAIN_EMAIL = rf"(?!.*=\?)(?=[^@]{{1,64}}@){_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_DOMAIN_LABEL}\.)+[A-Za-z]{{2,63}}"
+EMAIL_PATTERN = re.compile(rf"^{PLAIN_EMAIL}$")
+_NOT_PLAIN = re.compile(r"[<>\",;:()\[\]\s\\]")
 # Control characters and (unreachable from JSON, but not from the CLI) lone
 # surrogates, which PostgreSQL cannot store. Unassigned code points are
 # accepted: Python's Unicode tables lag behind clients, and rejecting them
@@ -98,9 +106,23 @@ def email_address(value: Any) -> str | None:
     if value is None or value == "":
         return None
     email = clean_text(value, 254)
+    if _NOT_PLAIN.search(email) or email.count("@") > 1:
+        raise Invalid("must be one plain address such as ana@example.com (no name, quotes, commas or spaces)")
+    if "=?" in email:
+        raise Invalid("must be a plain address, not an encoded word (=?...?=)")
     if not EMAIL_PATTERN.match(email):
         raise Invalid("must be an email address such as ana@example.com")
     return email
+
+
+def _quoted(value: Any) -> str:
+    """A short quote of what was sent. Never ``str()`` of a list or object: JSON nested a
+    thousand deep would exhaust Python's recursion limit while printing it."""
+    if isinstance(value, str):
+        return repr(value[:20])
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def seat_labels(value: Any, max_seats: int) -> tuple[str, ...]:
@@ -114,7 +136,7 @@ def seat_labels(value: Any, max_seats: int) -> tuple[str, ...]:
         label = item.strip() if isinstance(item, str) else ""
         # isascii before upper(): upper() maps a few other letters into A-Z (U+017F to "S").
         if not label.isascii() or not LABEL_PATTERN.match(label.upper()):
-            raise Invalid(f"{str(item)[:20]!r} is not a seat label (a row letter and a number, such as B7)")
+            raise Invalid(f"{_quoted(item)} is not a seat label (a row letter and a number, such as B7)")
         labels.append(label.upper())
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:

@@ -28,16 +28,24 @@ from pydantic_core import PydanticCustomError
 from ..booking.errors import ValidationFailed
 from ..booking.holds import HoldRequest as HoldCommand
 from ..jsonutil import dumps
-from ..validation import MAX_ID, Invalid, clean_text, email_address, seat_labels, start_time, whole_number
+from ..validation import (
+    MAX_ID,
+    PLAIN_EMAIL,
+    Invalid,
+    clean_text,
+    email_address,
+    seat_labels,
+    start_time,
+    whole_number,
+)
 
 # JSON Schema patterns, in Python's `re` meaning of \s (what str.strip()
 # removes): the checks they describe run in Python.
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 #: Free text: not blank, no control characters except surrounding whitespace (stripped).
 TEXT_PATTERN = rf"^\s*[^\s{_CONTROL}](?:[^{_CONTROL}]*[^\s{_CONTROL}])?\s*$"
-_EMAIL_CHAR = rf"[^@\s{_CONTROL}]"
 #: validation.EMAIL_PATTERN after stripping, or the empty string (no email).
-EMAIL_PATTERN = rf"^(?:\s*{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+\s*)?$"
+EMAIL_PATTERN = rf"^(?:\s*{PLAIN_EMAIL}\s*)?$"
 #: A seat label as clients may send it: case and surrounding whitespace do not
 #: matter. Numbers stop at 50, the widest row; labels beyond the show's own
 #: layout get 422 from the service.
@@ -182,9 +190,15 @@ class HoldRequest(RequestBody):
     def _email(cls, value: Any) -> str | None:
         return _checked(email_address, value)
 
-    def command(self, visitor: str | None) -> HoldCommand:
-        """The booking service's request, for this visitor."""
-        return HoldCommand(show_id=self.show_id, seats=tuple(self.seats), email=self.email, visitor=visitor)
+    def command(self, visitor: str | None, client_address: str | None = None) -> HoldCommand:
+        """The booking service's request, for this visitor at this address."""
+        return HoldCommand(
+            show_id=self.show_id,
+            seats=tuple(self.seats),
+            email=self.email,
+            visitor=visitor,
+            client_address=client_address,
+        )
 
 
 M = TypeVar("M", bound="RequestBody")

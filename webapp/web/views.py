@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 
+from .. import limits
 from ..booking import errors, settle
 from ..booking.holds import HoldRequest
 from ..booking.queries import authorize_booking, database_now, get_show, list_upcoming_shows
@@ -130,6 +131,7 @@ def seatmap(show_id: str) -> Response:
 
 
 @bp.post("/shows/<show_id>/hold")
+@limits.holds
 def hold(show_id: str) -> Response | tuple[str, int]:
     """Hold the selected seats, then go to the booking page; problems stay on the map."""
     sid = parse_show_id(show_id)
@@ -146,7 +148,9 @@ def hold(show_id: str) -> Response | tuple[str, int]:
             sid, selected=labels, form_errors=form_errors, email=raw_email, message=message, status=422
         )
 
-    hold_request = HoldRequest(show_id=sid, seats=seats, email=email, visitor=hold_visitor())
+    hold_request = HoldRequest(
+        show_id=sid, seats=seats, email=email, visitor=hold_visitor(), client_address=request.remote_addr
+    )
     try:
         held = hold_and_commit(hold_request)
     except errors.SeatsUnavailable as exc:
@@ -252,6 +256,7 @@ def _settle(
 
 
 @bp.post("/bookings/<booking_id>/confirm")
+@limits.booking_writes
 def confirm(booking_id: str) -> Response:
     return _settle(
         booking_id,
@@ -263,6 +268,7 @@ def confirm(booking_id: str) -> Response:
 
 
 @bp.post("/bookings/<booking_id>/cancel")
+@limits.booking_writes
 def cancel(booking_id: str) -> Response:
     return _settle(
         booking_id,
