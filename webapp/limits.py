@@ -38,8 +38,9 @@ limiter = Limiter(
     # Redis down: count in memory per process (logged once) instead of failing requests.
     in_memory_fallback_enabled=True,
     swallow_errors=True,
-    # X-RateLimit-* on limited routes, and Retry-After (seconds) on a 429.
-    headers_enabled=True,
+    # Flask-Limiter's own headers would put Retry-After on every limited
+    # answer, a 201 included; the 429 handler (webapp/problems.py) sets it.
+    headers_enabled=False,
 )
 
 
@@ -49,7 +50,8 @@ def _setting(name: str) -> Callable[[], str]:
 
 
 def _failed_authentication(response: Response) -> bool:
-    return response.status_code in (401, 403)
+    """A wrong token (403). A missing one (401) guesses nothing and does not count."""
+    return response.status_code == 403
 
 
 #: Holds, web and API alike.
