@@ -277,3 +277,21 @@ def test_any_nesting_is_a_4xx(client, make_show, depth: int) -> None:
         response = client.post("/api/bookings", data=body, content_type="application/json")
         assert response.status_code in (400, 422), (depth, response.status_code)
         assert response.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "Ana <ana@example.com>",
+        "ana@example.com, eve@example.com",
+        "ana@example.com\r\nBcc: eve@example.com",
+        "=?utf-8?q?ana?=@example.com",
+        '"ana"@example.com',
+        "ana@example.com eve@example.com",
+    ],
+)
+def test_an_email_is_exactly_one_plain_address(client, make_show, email: str) -> None:
+    show_id = make_show()["id"]
+    problem = assert_problem(hold(client, show_id, ["A1"], email=email), 422, "validation_error")
+    assert set(problem["errors"]) == {"email"}
+    assert hold(client, show_id, ["A1"], email="ana.b+films@example.co.uk").status_code == 201
