@@ -28,16 +28,8 @@ from pydantic_core import PydanticCustomError
 from ..booking.errors import ValidationFailed
 from ..booking.holds import HoldRequest as HoldCommand
 from ..jsonutil import dumps
-from ..validation import (
-    MAX_ID,
-    PLAIN_EMAIL,
-    Invalid,
-    clean_text,
-    email_address,
-    seat_labels,
-    start_time,
-    whole_number,
-)
+from ..validation import MAX_ID, Invalid, clean_text, email_address, seat_labels, start_time, whole_number
+from ..validation import PLAIN_EMAIL as _PLAIN_EMAIL
 
 # JSON Schema patterns, in Python's `re` meaning of \s (what str.strip()
 # removes): the checks they describe run in Python.
@@ -45,7 +37,7 @@ _CONTROL = r"\x00-\x1f\x7f-\x9f"
 #: Free text: not blank, no control characters except surrounding whitespace (stripped).
 TEXT_PATTERN = rf"^\s*[^\s{_CONTROL}](?:[^{_CONTROL}]*[^\s{_CONTROL}])?\s*$"
 #: validation.EMAIL_PATTERN after stripping, or the empty string (no email).
-EMAIL_PATTERN = rf"^(?:\s*{PLAIN_EMAIL}\s*)?$"
+EMAIL_PATTERN = rf"^(?:\s*{_PLAIN_EMAIL}\s*)?$"
 #: A seat label as clients may send it: case and surrounding whitespace do not
 #: matter. Numbers stop at 50, the widest row; labels beyond the show's own
 #: layout get 422 from the service.
@@ -192,13 +184,8 @@ class HoldRequest(RequestBody):
 
     def command(self, visitor: str | None, client_address: str | None = None) -> HoldCommand:
         """The booking service's request, for this visitor at this address."""
-        return HoldCommand(
-            show_id=self.show_id,
-            seats=tuple(self.seats),
-            email=self.email,
-            visitor=visitor,
-            client_address=client_address,
-        )
+        seats = tuple(self.seats)
+        return HoldCommand(self.show_id, seats, self.email, visitor=visitor, client_address=client_address)
 
 
 M = TypeVar("M", bound="RequestBody")
