@@ -85,6 +85,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The app's connections give up on a query after a few seconds
+        # (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS); a migration that
+        # rewrites a large table may rightly take longer.
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.exec_driver_sql("SET lock_timeout = 0")
+        connection.commit()  # session settings stay; the migrations get a transaction of their own
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

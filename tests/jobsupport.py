@@ -187,6 +187,8 @@ class FakeSMTPServer:
         self.refuse_first = refuse_first
         self.connections = 0
         self.messages: list[Message] = []
+        #: Every command line received, as sent (AUTH lines included: tests check none arrives).
+        self.commands: list[bytes] = []
         self._lock = threading.Lock()
         self._socket = socket.create_server(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
@@ -218,6 +220,8 @@ class FakeSMTPServer:
                 return
             conn.sendall(b"220 fake.smtp ready\r\n")
             while line := reader.readline():
+                with self._lock:
+                    self.commands.append(line.rstrip(b"\r\n"))
                 verb = line[:4].upper()
                 if verb == b"EHLO":
                     conn.sendall(b"250-fake.smtp\r\n250 8BITMIME\r\n")

@@ -352,3 +352,60 @@ def test_a_cached_seat_listing_ends_when_its_earliest_hold_lapses(app, client, m
     after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert after.status_code == 200
     assert after.get_json()["seats"][0]["status"] == "AVAILABLE"
+
+
+# --- bounded listings -------------------------------------------------------------------
+
+
+def _next_link(response) -> str | None:
+    link = response.headers.get("Link")
+    if link is None:
+        return None
+    url, _, relation = link.partition(";")
+    assert relation.strip() == 'rel="next"', link
+    return url.strip().strip("<>")
+
+
+def test_shows_come_a_page_at_a_time_in_order(client, make_show):
+    made = [
+        make_show(title=f"Show {n}", starts_at=f"2099-01-0{n}T20:00:00+00:00")["id"] for n in (3, 1, 2, 5, 4)
+    ]
+    first = client.get("/api/shows?limit=2")
+    assert [s["title"] for s in first.get_json()["shows"]] == ["Show 1", "Show 2"]
+    second = client.get(_next_link(first))
+    assert [s["title"] for s in second.get_json()["shows"]] == ["Show 3", "Show 4"]
+    last = client.get(_next_link(second))
+    assert [s["title"] for s in last.get_json()["shows"]] == ["Show 5"]
+    assert _next_link(last) is None
+    # Without a limit, 50 a page: all five at once.
+    everything = client.get("/api/shows")
+    assert sorted(s["id"] for s in everything.get_json()["shows"]) == sorted(made)
+    assert "Link" not in everything.headers
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=nonsense!", "cursor"),
+        ("cursor=bm90LWEtY3Vyc29y", "cursor"),
+    ],
+)
+def test_a_bad_page_request_is_422(client, query, field):
+    problem = assert_problem(client.get(f"/api/shows?{query}"), 422, "validation_error")
+    assert field in problem["errors"]
+
+
+def test_a_shows_bookings_come_a_page_at_a_time(client, make_show, admin_headers):
+    show = make_show()
+    for seat in ("A1", "A2", "A3"):
+        hold_ok(client, show["id"], [seat])
+    first = client.get(f"/api/shows/{show['id']}/bookings?limit=2", headers=admin_headers)
+    assert [b["seats"] for b in first.get_json()["bookings"]] == [["A1"], ["A2"]]
+    rest = client.get(_next_link(first), headers=admin_headers)
+    assert [b["seats"] for b in rest.get_json()["bookings"]] == [["A3"]]
+    assert _next_link(rest) is None
+    held_only = client.get(f"/api/shows/{show['id']}/bookings?status=PENDING&limit=1", headers=admin_headers)
+    assert len(held_only.get_json()["bookings"]) == 1 and _next_link(held_only) is not None

@@ -85,7 +85,7 @@ EXPECTED_OPERATIONS = {
 #: input is let through; any other 422 to valid data is still a failure.
 DUPLICATE_LABELS = "listed more than once"
 #: The contract answers a key reused with another body with 422, and the
-#: fuzzer draws short Idempotency-Keys ("0", "!") over and over with new bodies.
+#: fuzzer draws the same Idempotency-Keys over and over with new bodies.
 REUSED_KEY = "idempotency_key_reused"
 #: Seat plans (issue 11): whether an auditorium_id names an auditorium, which
 #: kinds of seat its plan has (and so which prices it needs), and whether an
@@ -110,6 +110,14 @@ def positive_data_acceptance(ctx: Any, response: Any, case: Case) -> bool | None
     return _checks.positive_data_acceptance(ctx, response, case)
 
 
+def negative_data_rejection(ctx: Any, response: Any, case: Case) -> bool | None:
+    """schemathesis's check, with 414 counted as a refusal: gunicorn turns away a request
+    line over 4094 bytes (documented on the operations that take query strings)."""
+    if response.status_code == 414:
+        return None
+    return _checks.negative_data_rejection(ctx, response, case)
+
+
 def _is_documented_refusal_of_valid_data(response: Any, case: Case) -> bool:
     problem = _problem(response)
     if problem.get("code") == REUSED_KEY:
@@ -120,6 +128,9 @@ def _is_documented_refusal_of_valid_data(response: Any, case: Case) -> bool:
         return "auditorium_id" in body and bool(errors) and set(errors) <= PLAN_FACTS
     if problem.get("code") == "validation_error" and case.operation.label == "POST /api/auditoriums":
         return set(errors) == {"name"} and NAME_TAKEN in errors["name"]
+    if problem.get("code") == "validation_error" and set(errors) == {"cursor"}:
+        # A cursor is opaque: only those the server gave out are valid, which no schema can say.
+        return "cursor" in (case.query or {})
     if problem.get("code") != "validation_error" or set(errors) != {"seats"}:
         return False
     seats = case.body.get("seats") if isinstance(case.body, dict) else None
@@ -132,7 +143,7 @@ def _is_documented_refusal_of_valid_data(response: Any, case: Case) -> bool:
 CHECKS: list[Callable[..., Any]] = [
     *REQUIRED_CHECKS,
     positive_data_acceptance,
-    _checks.negative_data_rejection,
+    negative_data_rejection,
     # Replays calls made with real credentials without them and with forged ones.
     _checks.ignored_auth,
 ]

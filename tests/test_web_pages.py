@@ -334,8 +334,10 @@ def test_holding_nothing_or_past_the_per_visitor_limit_explains_on_the_map(app, 
         assert response.status_code == 429
         assert "at most 2 may be held at once" in response.get_data(as_text=True)
         assert page_of(response).seat("B1").get("aria-pressed") == "true"
-        # Someone else is not limited by this visitor's holds.
-        booking_id_from(hold_via_page(app.test_client(), show["id"], ["B1"]))
+        # Someone else (another browser, at another address) is not limited by this visitor's holds.
+        someone_else = app.test_client()
+        someone_else.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+        booking_id_from(hold_via_page(someone_else, show["id"], ["B1"]))
 
 
 # --- the booking page --------------------------------------------------------------

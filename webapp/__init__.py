@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
     from .health import bp as health_bp
     from .jobs import announce_delivery
+    from .limits import init_limits
     from .problems import register_error_handlers
     from .security import init_security
     from .web import bp as web_bp
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     csrf.exempt(api_bp)  # token-authenticated JSON, no cookies involved
     csrf.exempt(health_bp)
+    init_limits(app)
     register_error_handlers(app)
     init_security(app)
     register_cli(app)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY_FILE = PROJECT_ROOT / "var" / "secret_key"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@localhost:5432/movie_booking"
@@ -59,6 +61,27 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"on", "true", "1", "yes"}:
+        return True
+    if raw in {"off", "false", "0", "no"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Flask-Limiter limit such as '20 per minute' or '10 per 10 minutes', checked now."""
+    raw = env.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a limit such as '20 per minute', got {raw!r}") from None
+    return raw
 
 
 def persistent_secret_key(path: Path) -> str:
@@ -130,7 +153,18 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             "max_overflow": 2,
             "pool_pre_ping": True,
             "pool_recycle": 1800,
-            "connect_args": {"connect_timeout": 5, "options": "-c timezone=UTC"},
+            # A stuck lock or a runaway query must not hold a gunicorn thread
+            # for ever: both end in an error the app answers with 503 "busy".
+            # The lock wait is the shorter, so a hold queued behind a stuck
+            # transaction gives up first.
+            "connect_args": {
+                "connect_timeout": 5,
+                "options": (
+                    "-c timezone=UTC"
+                    f" -c statement_timeout={_int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000)}"
+                    f" -c lock_timeout={_int(env, 'DB_LOCK_TIMEOUT_MS', 2000)}"
+                ),
+            },
         },
         "REDIS_URL": env.get("REDIS_URL", DEFAULT_REDIS_URL),
         # Seconds a Redis call may take: PostgreSQL is the source of truth, so a
@@ -173,6 +207,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Behind a load balancer set this to the number of proxies in front,
         # so the per-visitor hold limit sees the real client address.
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        # Per-client-address request limits (webapp/limits.py); off in tests
+        # so that the suite and make bench are not throttled.
+        "RATE_LIMIT": _switch(env, "RATE_LIMIT", not testing),
+        "RATE_LIMIT_HOLDS": _rate(env, "RATE_LIMIT_HOLDS", "20 per minute"),
+        "RATE_LIMIT_BOOKING_WRITES": _rate(env, "RATE_LIMIT_BOOKING_WRITES", "60 per minute"),
+        "RATE_LIMIT_CHECKINS": _rate(env, "RATE_LIMIT_CHECKINS", "600 per minute"),
+        "RATE_LIMIT_SIGN_IN_FAILURES": _rate(env, "RATE_LIMIT_SIGN_IN_FAILURES", "10 per 10 minutes"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": app_env == "production",

@@ -106,8 +106,23 @@ def write_to_mailbox(message: EmailMessage, message_key: str, mailbox_dir: str) 
     return target
 
 
+class InsecureSMTP(Exception):
+    """The server offers no TLS, and we would have to send the SMTP password in clear."""
+
+
 def send_smtp(message: EmailMessage, smtp_url: str, *, timeout: float) -> None:
-    """Send through ``smtp://[user:pass@]host[:port]`` (STARTTLS when offered) or ``smtps://``."""
+    """Send through ``smtp://[user:pass@]host[:port]`` (STARTTLS when offered) or ``smtps://``.
+
+    Credentials never travel in clear: with a user name in the URL the
+    connection must be ``smtps://`` or upgraded by STARTTLS, else the
+    delivery fails (and is retried, then reported DEAD) rather than leak the
+    password to anyone on the path. Without credentials a relay that offers
+    no TLS is still used, as mail servers do among themselves.
+
+    The envelope has exactly one recipient, the message's single ``To``
+    address (validated as one plain address when the booking was made), so
+    no header can ever add another.
+    """
     url = urlsplit(smtp_url)
     if url.scheme not in {"smtp", "smtps"}:
         raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {url.scheme}://")
@@ -120,9 +135,19 @@ def send_smtp(message: EmailMessage, smtp_url: str, *, timeout: float) -> None:
         client = smtplib.SMTP(host, url.port or 25, timeout=timeout)
     with client:
         client.ehlo()
-        if url.scheme == "smtp" and client.has_extn("starttls"):
+        encrypted = url.scheme == "smtps"
+        if not encrypted and client.has_extn("starttls"):
             client.starttls(context=context)
             client.ehlo()
+            encrypted = True
         if url.username:
+            if not encrypted:
+                raise InsecureSMTP(
+                    f"{host} offers no STARTTLS; refusing to send the SMTP password in clear "
+                    "(use smtps:// or a server with STARTTLS)"
+                )
             client.login(unquote(url.username), unquote(url.password or ""))
-        client.send_message(message)
+        recipients = message.get_all("To", [])
+        if len(recipients) != 1:
+            raise ValueError(f"a message must have exactly one recipient, not {len(recipients)}")
+        client.send_message(message, to_addrs=[str(recipients[0])])

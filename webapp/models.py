@@ -181,6 +181,11 @@ class Booking(db.Model):
             "visitor",
             postgresql_where=text("status = 'PENDING' AND visitor IS NOT NULL"),
         ),
+        Index(
+            "ix_bookings_pending_client_address",
+            "client_address",
+            postgresql_where=text("status = 'PENDING' AND client_address IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -190,6 +195,9 @@ class Booking(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     # Who made the hold ("session:<id>" or "ip:<address>"), for the per-visitor limit.
     visitor: Mapped[str | None] = mapped_column(Text)
+    # The client's address: web holds count against it too, so a visitor who
+    # drops the session cookie is still the same client.
+    client_address: Mapped[str | None] = mapped_column(Text)
     #: What the seats cost when they were held, in minor units; a later price change never rewrites it.
     total: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))

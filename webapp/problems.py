@@ -9,15 +9,19 @@ HTML unless the client prefers JSON, so those answers say ``Vary: Accept``.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .booking.errors import DomainError
 from .extensions import db
 from .jsonutil import dumps
+from .limits import limiter
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,13 @@ STATUS: dict[str, int] = {
 HTTP_PROBLEMS: dict[str, tuple[int, str]] = {
     "payload_too_large": (413, "The body is larger than MAX_CONTENT_LENGTH"),
     "database_unavailable": (503, "Database unavailable"),
+    "busy": (503, "Too busy to answer in time"),
+    "rate_limited": (429, "Too many requests"),
 }
+
+#: Raised by PostgreSQL when a wait ran past lock_timeout or a query past
+#: statement_timeout (DB_LOCK_TIMEOUT_MS, DB_STATEMENT_TIMEOUT_MS).
+_TIMEOUTS = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
 
 
 def status_of(error: DomainError) -> int:
@@ -66,7 +76,12 @@ def status_of(error: DomainError) -> int:
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, extras: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extras: dict[str, Any] | None = None,
+    retry_after: int | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -80,7 +95,9 @@ def problem_response(
     response = Response(dumps(body), status=status, mimetype="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
-    if status == 503:
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    elif status == 503:
         response.headers["Retry-After"] = "2"
     return response
 
@@ -95,7 +112,12 @@ def _prefers_json() -> bool:
 
 
 def _render(
-    status: int, code: str, title: str, detail: str, extras: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extras: dict[str, Any] | None = None,
+    retry_after: int | None = None,
 ) -> Response:
     # Whatever the request did is abandoned, and its seat locks released, before we answer.
     try:
@@ -103,14 +125,24 @@ def _render(
     except Exception:
         log.exception("rollback failed while rendering an error")
     if _always_json():
-        return problem_response(status, code, title, detail, extras)
+        return problem_response(status, code, title, detail, extras, retry_after)
     if _prefers_json():
-        response = problem_response(status, code, title, detail, extras)
+        response = problem_response(status, code, title, detail, extras, retry_after)
     else:
         html = render_template("error.html", status=status, title=title, detail=detail, code=code)
         response = Response(html, status=status, mimetype="text/html")
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
     response.vary.add("Accept")  # the format depended on it
     return response
+
+
+def _seconds_until_reset() -> int:
+    """How long until the limit that turned this request away lets it through again."""
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()))
 
 
 _HTTP_CODES = {
@@ -129,6 +161,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError) -> Response:
         return _render(status_of(exc), exc.code, exc.title, exc.detail, exc.extras)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limited(exc: RateLimitExceeded) -> Response:
+        wait = _seconds_until_reset()
+        return _render(
+            429,
+            "rate_limited",
+            "Too many requests",
+            f"Too many requests from your address (at most {exc.description}). "
+            f"Please wait {wait} second(s) and try again.",
+            retry_after=wait,
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException) -> Response:
@@ -150,6 +194,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: DBAPIError) -> Response:
+        if isinstance(exc.orig, _TIMEOUTS):
+            # A stuck lock or a slow query: the thread is free again, and the
+            # client may try again in a moment.
+            log.warning(
+                "database timeout on %s %s: %s", request.method, request.path, exc.orig.__class__.__name__
+            )
+            return _render(
+                503, "busy", "Too busy to answer in time", "Please try again in a moment.", retry_after=1
+            )
         # Connection-level failures (PostgreSQL restarting, network gone):
         # the client may retry. Statement errors are bugs and stay 500s.
         log.warning("database unavailable: %s", exc.orig.__class__.__name__)

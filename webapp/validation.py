@@ -26,7 +26,15 @@ MAX_ID = 2**63 - 1
 #: A seat costs at most this many minor units (100,000.00 in a two-decimal
 #: currency): ten of them still add up to a total PostgreSQL's integer holds.
 MAX_PRICE = 10_000_000
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: One plain address, ``local@domain.tld`` in ASCII: no display name, quotes,
+#: comma, comment, space or line break (so no header can smuggle in a second
+#: recipient), no encoded word (``=?``), at most 64 characters before the @.
+#: webapp/api/schemas.py states the same rule in the OpenAPI document.
+PLAIN_EMAIL = rf"(?!.*=\?)(?=[^@]{{1,64}}@){_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_DOMAIN_LABEL}\.)+[A-Za-z]{{2,63}}"
+EMAIL_PATTERN = re.compile(rf"^{PLAIN_EMAIL}$")
+_NOT_PLAIN = re.compile(r"[<>\",;:()\[\]\s\\]")
 # Control characters and (unreachable from JSON, but not from the CLI) lone
 # surrogates, which PostgreSQL cannot store. Unassigned code points are
 # accepted: Python's Unicode tables lag behind clients, and rejecting them
@@ -103,9 +111,23 @@ def email_address(value: Any) -> str | None:
     if value is None or value == "":
         return None
     email = clean_text(value, 254)
+    if _NOT_PLAIN.search(email) or email.count("@") > 1:
+        raise Invalid("must be one plain address such as ana@example.com (no name, quotes, commas or spaces)")
+    if "=?" in email:
+        raise Invalid("must be a plain address, not an encoded word (=?...?=)")
     if not EMAIL_PATTERN.match(email):
         raise Invalid("must be an email address such as ana@example.com")
     return email
+
+
+def _quoted(value: Any) -> str:
+    """A short quote of what was sent. Never ``str()`` of a list or object: JSON nested a
+    thousand deep would exhaust Python's recursion limit while printing it."""
+    if isinstance(value, str):
+        return repr(value[:20])
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def seat_labels(value: Any, max_seats: int) -> tuple[str, ...]:
@@ -121,7 +143,7 @@ def seat_labels(value: Any, max_seats: int) -> tuple[str, ...]:
         # No row is wider than MAX_POSITIONS, so no seat number is higher (what the schema says too).
         found = LABEL_PATTERN.match(label.upper()) if label.isascii() else None
         if found is None or int(found.group(2)) > MAX_POSITIONS:
-            raise Invalid(f"{str(item)[:20]!r} is not a seat label (a row letter and a number, such as B7)")
+            raise Invalid(f"{_quoted(item)} is not a seat label (a row letter and a number, such as B7)")
         labels.append(label.upper())
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:

@@ -7,7 +7,7 @@ every booking, hold and seat id survives; bookings made before prices existed
 keep a NULL total.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0006 (0006_client_address landed on main first; the chain stays linear)
 Create Date: 2026-11-30 10:30:00.000000
 
 """
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0002'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -28,9 +28,11 @@ from flask import (
     url_for,
 )
 
+from .. import limits
 from ..api.schemas import NewShow, parse_body
 from ..auth import is_admin_token
 from ..booking.errors import ValidationFailed
+from ..booking.paging import page_request
 from ..booking.queries import get_show, list_show_bookings, list_upcoming_shows
 from ..booking.shows import create_show as create_show_with_seats
 from ..caching import no_store
@@ -100,6 +102,7 @@ def index() -> Response:
 
 
 @bp.post("/sign-in")
+@limits.sign_in_failures
 def sign_in() -> Response:
     if _token_digest() is None:
         return _page("admin/disabled.html", 403)
@@ -178,10 +181,15 @@ def show_bookings(show_id: str) -> Response:
     status = request.args.get("status") or None
     if status is not None and status not in BookingStatus.__members__:
         raise ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
+    page = list_show_bookings(
+        db.session, sid, status, page_request(request.args.getlist("limit"), request.args.getlist("cursor"))
+    )
     return _page(
         "admin/show_bookings.html",
         show=get_show(db.session, sid),
-        bookings=list_show_bookings(db.session, sid, status),
+        bookings=page.items,
+        next_cursor=page.next_cursor,
+        first_page=request.args.get("cursor") is None,
         status_filter=status,
         statuses=list(BookingStatus.__members__),
     )

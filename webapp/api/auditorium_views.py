@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
+from .. import limits
 from ..auth import require_admin
 from ..booking import auditoriums
 from ..booking.errors import AuditoriumNotFound
@@ -24,12 +25,14 @@ def _auditorium_id(raw: str) -> int:
 
 
 @bp.get("/auditoriums")
+@limits.sign_in_failures
 def list_auditoriums() -> Response:
     require_admin()
     return answer(AuditoriumList, {"auditoriums": auditoriums.list_auditoriums(db.session)})
 
 
 @bp.post("/auditoriums")
+@limits.sign_in_failures
 def create_auditorium() -> Response:
     require_admin()
     new = parse_body(NewAuditorium, json_body())
@@ -39,6 +42,7 @@ def create_auditorium() -> Response:
 
 
 @bp.get("/auditoriums/<auditorium_id>")
+@limits.sign_in_failures
 def auditorium(auditorium_id: str) -> Response:
     require_admin()
     return answer(Auditorium, auditoriums.get_auditorium(db.session, _auditorium_id(auditorium_id)))

@@ -21,6 +21,7 @@ from ..seatplan import KIND_BY_CHAR, KINDS, MAX_POSITIONS, MAX_ROWS, missing_pri
 from ..validation import (
     MAX_ID,
     MAX_PRICE,
+    PLAIN_EMAIL,
     Invalid,
     auditorium_ref,
     collect,
@@ -34,9 +35,8 @@ from ..validation import (
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 #: Free text: not blank, no control characters except surrounding whitespace (stripped).
 TEXT_PATTERN = rf"^\s*[^\s{_CONTROL}](?:[^{_CONTROL}]*[^\s{_CONTROL}])?\s*$"
-_EMAIL_CHAR = rf"[^@\s{_CONTROL}]"
 #: validation.EMAIL_PATTERN after stripping, or the empty string (no email).
-EMAIL_PATTERN = rf"^(?:\s*{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+\s*)?$"
+EMAIL_PATTERN = rf"^(?:\s*{PLAIN_EMAIL}\s*)?$"
 #: A seat label as clients may send it: case and surrounding whitespace do not
 #: matter. Numbers stop at 50, the widest row; labels beyond the show's own
 #: layout get 422 from the service.

@@ -15,60 +15,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_app_context
-from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
 from ..booking.errors import DomainError
 from ..problems import HTTP_PROBLEMS, STATUS
 from ..validation import MAX_ID
-from .auditorium_schemas import Auditorium, AuditoriumList, NewAuditorium
-from .schemas import (
-    Booking,
-    BookingList,
-    Health,
-    HoldRequest,
-    HoldResponse,
-    NewShow,
-    Problem,
-    Readiness,
-    Seat,
-    SeatList,
-    SeatStats,
-    Show,
-    ShowList,
-)
-
-#: Every model that appears in the OpenAPI document, in its order.
-DOCUMENTED: tuple[type[BaseModel], ...] = (
-    SeatStats,
-    Show,
-    ShowList,
-    Seat,
-    SeatList,
-    Booking,
-    BookingList,
-    HoldResponse,
-    NewShow,
-    HoldRequest,
-    NewAuditorium,
-    Auditorium,
-    AuditoriumList,
-    Problem,
-    Health,
-    Readiness,
-)
-
+from .documented import DOCUMENTED
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
-#: Idempotency-Key: 1 to 255 printable ASCII characters (no blank ends, which HTTP would strip).
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+#: Idempotency-Key: 16 to 255 visible ASCII characters (no spaces).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{16,255}$"
 
 #: Problems of any operation that reads or writes the database, and of any that takes a body.
-DATABASE = ("database_unavailable",)
+DATABASE = ("database_unavailable", "busy")
 BODY = ("malformed_json", "payload_too_large", "unsupported_media_type", "validation_error")
 TOKEN = ("authentication_required", "forbidden")
+#: Problems of operations under a per-client-address rate limit (webapp/limits.py).
+LIMITED = ("rate_limited",)
+#: Admin operations: failed admin tokens are limited per address.
+ADMIN = (*TOKEN, *LIMITED)
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
@@ -95,6 +62,32 @@ class Operation:
 
 _SHOW = _ref("parameters", "ShowId")
 _AUDITORIUM = _ref("parameters", "AuditoriumId")
+#: Bounded listings (webapp/booking/paging.py): ?limit= and ?cursor=, and a Link to the next page.
+_PAGING = (
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Items per page.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "Where the page starts: the cursor from the previous page's Link header (opaque).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$"},
+    },
+)
+#: gunicorn refuses a request line over 4094 bytes before the app sees it (a cursor is short).
+_URI_TOO_LONG = {"414": {"description": "The request line is longer than the HTTP server accepts."}}
+_NEXT_PAGE = {
+    "Link": {
+        "description": 'RFC 8288 link to the next page, `<…>; rel="next"`; absent on the last page.',
+        "required": False,
+        "schema": {"type": "string"},
+    }
+}
 _BOOKING = _ref("parameters", "BookingId")
 _LOCATION = {"Location": _ref("headers", "Location")}
 _CANCEL = {
@@ -102,21 +95,23 @@ _CANCEL = {
     "summary": "Cancel a booking, releasing its seats at once",
     "description": "Works on PENDING and CONFIRMED bookings; a repeat returns 200 and changes nothing.",
     "ok": (200, "Booking", "The booking, CANCELLED."),
-    "problems": (*DATABASE, *TOKEN, "booking_not_found", "hold_expired"),
+    "problems": (*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired"),
     "security": "bookingToken",
     "parameters": (_BOOKING,),
 }
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/api/shows", "listShows", "shows", "Upcoming shows, soonest first",
-              ok=(200, "ShowList", "Shows that have not started yet.")),
+              ok=(200, "ShowList", "Shows that have not started yet, a page at a time."),
+              problems=(*DATABASE, "validation_error"), parameters=_PAGING, ok_headers=_NEXT_PAGE,
+              more_responses=_URI_TOO_LONG),
     Operation("post", "/api/shows", "createShow", "admin",
               "Create a show and its seats: a rectangle, a layout, or in an auditorium",
               description="A validation_error's `errors` says why: errors.layout names the row and "
               "position at fault; errors.auditorium_id for an unknown auditorium; errors.prices when "
               "a kind of seat in the plan has no price.",
               ok=(201, "Show", "The new show."), body="NewShow", security="adminToken",
-              problems=(*DATABASE, *BODY, *TOKEN), ok_headers=_LOCATION),
+              problems=(*DATABASE, *BODY, *ADMIN), ok_headers=_LOCATION),
     Operation("get", "/api/shows/{show_id}", "getShow", "shows", "A show, with its seat counts",
               ok=(200, "Show", "The show."), problems=(*DATABASE, "show_not_found"), parameters=(_SHOW,)),
     Operation("get", "/api/shows/{show_id}/seats", "listSeats", "shows", "The seat map, row-major",
@@ -134,23 +129,26 @@ OPERATIONS: tuple[Operation, ...] = (
               problems=(*DATABASE, "show_not_found"), parameters=(_SHOW,)),
     Operation("get", "/api/shows/{show_id}/bookings", "listShowBookings", "admin",
               "A show's bookings, oldest first (never with tokens)", ok=(200, "BookingList", "The bookings."),
-              problems=(*DATABASE, *TOKEN, "show_not_found", "validation_error"), security="adminToken",
+              problems=(*DATABASE, *ADMIN, "show_not_found", "validation_error"), security="adminToken",
               parameters=(_SHOW, {
                   "name": "status", "in": "query", "required": False,
                   "description": "Only bookings in this status (lapsed holds count as EXPIRED).",
                   "schema": {"type": "string", "enum": ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]},
-              })),
+              }, *_PAGING), ok_headers=_NEXT_PAGE, more_responses=_URI_TOO_LONG),
     Operation("post", "/api/bookings", "holdSeats", "bookings", "Hold seats for HOLD_SECONDS, all or none",
               description="Returns the booking and its token (the bearer for every other booking endpoint). "
               "With an Idempotency-Key, a repeat of the same body within 24 hours returns the first "
               "answer and holds nothing more.",
               ok=(201, "HoldResponse", "The seats are held."), body="HoldRequest",
               problems=(*DATABASE, *BODY, "show_not_found", "seats_unavailable", "show_started",
-                        "idempotency_key_reused", "too_many_holds", "companion_without_wheelchair"),
+                        "idempotency_key_reused", "too_many_holds", "companion_without_wheelchair",
+                        *LIMITED),
               parameters=({
                   "name": "Idempotency-Key", "in": "header", "required": False,
-                  "description": "Any client-chosen string; failed holds are not remembered.",
-                  "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                  "description": "A client-chosen string of 16 to 255 visible ASCII characters (a UUID "
+                  "will do), scoped to the client: the same key from another client address is another "
+                  "request. Failed holds are not remembered.",
+                  "schema": {"type": "string", "minLength": 16, "maxLength": 255,
                              "pattern": IDEMPOTENCY_KEY_PATTERN},
               },),
               ok_headers={**_LOCATION, "Idempotent-Replayed": {
@@ -164,21 +162,22 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", "/api/bookings/{booking_id}/confirm", "confirmBooking", "bookings",
               "Confirm a held booking", description="A repeat returns 200 and changes nothing.",
               ok=(200, "Booking", "The booking, CONFIRMED."), security="bookingToken",
-              problems=(*DATABASE, *TOKEN, "booking_not_found", "hold_expired", "booking_cancelled"),
+              problems=(*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired",
+                        "booking_cancelled"),
               parameters=(_BOOKING,)),
     Operation("post", "/api/bookings/{booking_id}/cancel", "cancelBooking", **_CANCEL),
     Operation("get", "/api/auditoriums", "listAuditoriums", "admin",
               "Every auditorium (named seat plan), by name", ok=(200, "AuditoriumList", "The auditoriums."),
-              problems=(*DATABASE, *TOKEN), security="adminToken"),
+              problems=(*DATABASE, *ADMIN), security="adminToken"),
     Operation("post", "/api/auditoriums", "createAuditorium", "admin",
               "Store a named seat plan that shows can be created in",
               description="A validation_error's `errors` says why: a malformed layout names the row and "
               "position; a name already taken (names are unique, ignoring case).",
               ok=(201, "Auditorium", "The new auditorium."), body="NewAuditorium", security="adminToken",
-              problems=(*DATABASE, *BODY, *TOKEN), ok_headers=_LOCATION),
+              problems=(*DATABASE, *BODY, *ADMIN), ok_headers=_LOCATION),
     Operation("get", "/api/auditoriums/{auditorium_id}", "getAuditorium", "admin", "An auditorium",
               ok=(200, "Auditorium", "The auditorium."), security="adminToken",
-              problems=(*DATABASE, *TOKEN, "auditorium_not_found"), parameters=(_AUDITORIUM,)),
+              problems=(*DATABASE, *ADMIN, "auditorium_not_found"), parameters=(_AUDITORIUM,)),
     Operation("get", "/api/openapi.json", "openapi", "meta", "This document",
               ok=(200, None, "The OpenAPI 3.1 document."), problems=()),
     Operation("get", "/healthz", "healthz", "meta", "Liveness: the process answers",
@@ -219,6 +218,14 @@ def _problem_responses(codes: tuple[str, ...]) -> dict[str, Any]:
             response["headers"] = {"WWW-Authenticate": _ref("headers", "WWWAuthenticate")}
         if status == 503:
             response["headers"] = {"Retry-After": _ref("headers", "RetryAfter")}
+        elif "rate_limited" in status_codes:  # too_many_holds has no time to wait for
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "With rate_limited: seconds until the limit lets the client through.",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            }
         responses[str(status)] = response
     return responses
 

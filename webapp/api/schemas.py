@@ -194,9 +194,10 @@ class HoldRequest(RequestBody):
     def _email(cls, value: Any) -> str | None:
         return checked(email_address, value)
 
-    def command(self, visitor: str | None) -> HoldCommand:
-        """The booking service's request, for this visitor."""
-        return HoldCommand(show_id=self.show_id, seats=tuple(self.seats), email=self.email, visitor=visitor)
+    def command(self, visitor: str | None, client_address: str | None = None) -> HoldCommand:
+        """The booking service's request, for this visitor at this address."""
+        seats = tuple(self.seats)
+        return HoldCommand(self.show_id, seats, self.email, visitor=visitor, client_address=client_address)
 
 
 M = TypeVar("M", bound="RequestBody")

@@ -3,14 +3,17 @@ answer through a model of schemas.py."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, request, url_for
 
+from .. import limits
 from ..auth import require_admin, require_booking_token
 from ..booking import queries, settle, shows
 from ..booking.errors import ValidationFailed
+from ..booking.paging import Page, page_request
 from ..caching import revalidate
 from ..extensions import db
 from ..jsonutil import dumps
@@ -54,21 +57,41 @@ def json_body() -> Any:
         raise MalformedJSON(f"The body is not valid JSON: {exc}.") from None
 
 
+#: 16 to 255 visible ASCII characters: long enough not to be guessed by accident.
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{16,255}")
+
+
 def idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise ValidationFailed({"Idempotency-Key": "must be 1 to 255 printable ASCII characters"})
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationFailed(
+            {"Idempotency-Key": "must be 16 to 255 visible ASCII characters (no spaces), such as a UUID"}
+        )
     return key
+
+
+def _paged(response: Response, page: Page) -> Response:
+    """Point to the next page (RFC 8288 ``Link: <…>; rel="next"``) when there is one."""
+    if page.next_cursor is not None:
+        args = {**request.args.to_dict(), "cursor": page.next_cursor}
+        response.headers["Link"] = (
+            f'<{url_for(request.endpoint or "", **request.view_args or {}, **args)}>; rel="next"'
+        )
+    return response
 
 
 @bp.get("/shows")
 def list_shows() -> Response:
-    return answer(ShowList, {"shows": queries.list_upcoming_shows(db.session)})
+    page = queries.upcoming_shows_page(
+        db.session, page_request(request.args.getlist("limit"), request.args.getlist("cursor"))
+    )
+    return _paged(answer(ShowList, {"shows": page.items}), page)
 
 
 @bp.post("/shows")
+@limits.sign_in_failures
 def create_show() -> Response:
     require_admin()
     new_show = parse_body(NewShow, json_body())
@@ -104,19 +127,23 @@ def seat_stats(show_id: str) -> Response:
 
 
 @bp.get("/shows/<show_id>/bookings")
+@limits.sign_in_failures
 def show_bookings(show_id: str) -> Response:
     require_admin()
     status = request.args.get("status")
     if status is not None and status not in BookingStatus.__members__:
         raise ValidationFailed({"status": f"must be one of {', '.join(BookingStatus.__members__)}"})
-    found = queries.list_show_bookings(db.session, parse_show_id(show_id), status)
-    return answer(BookingList, {"bookings": found})
+    wanted = page_request(request.args.getlist("limit"), request.args.getlist("cursor"))
+    page = queries.list_show_bookings(db.session, parse_show_id(show_id), status, wanted)
+    return _paged(answer(BookingList, {"bookings": page.items}), page)
 
 
 @bp.post("/bookings")
+@limits.holds
 def create_booking() -> Response:
     body = parse_body(HoldRequest, json_body(), max_seats=current_app.config["MAX_SEATS_PER_BOOKING"])
-    hold = hold_and_commit(body.command(visitor=f"ip:{request.remote_addr}"), idempotency_key())
+    address = request.remote_addr
+    hold = hold_and_commit(body.command(visitor=f"ip:{address}", client_address=address), idempotency_key())
     headers = {"Location": url_for(".booking", booking_id=hold.booking["id"])}
     if hold.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -138,12 +165,14 @@ def _settle(action: SettleAction, raw_id: str) -> Response:
 
 
 @bp.post("/bookings/<booking_id>/confirm")
+@limits.booking_writes
 def confirm_booking(booking_id: str) -> Response:
     return _settle(settle.confirm_booking, booking_id)
 
 
 @bp.post("/bookings/<booking_id>/cancel")
 @bp.delete("/bookings/<booking_id>")
+@limits.booking_writes
 def cancel_booking(booking_id: str) -> Response:
     return _settle(settle.cancel_booking, booking_id)
 

@@ -38,8 +38,12 @@ class HoldRequest:
     #: Distinct labels, upper-case.
     seats: tuple[str, ...]
     email: str | None = None
-    #: "session:<id>" or "ip:<address>": whose holds count towards the per-visitor limit.
+    #: "session:<id>" or "ip:<address>": whose holds count towards the per-visitor
+    #: limit, and the scope of its Idempotency-Keys.
     visitor: str | None = None
+    #: The client's address: its holds count towards the same limit, whatever
+    #: the session, so dropping the cookie does not make a new visitor.
+    client_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +64,19 @@ def hold_seats(
     idempotency_key: str | None = None,
 ) -> Hold:
     """Hold the seats (all or none) in the caller's transaction; raises a DomainError if it cannot."""
+    # Keys are the client's own: another client sending the same key (seen,
+    # or guessed) makes a new request, and never receives this one's token.
+    scope = request.visitor or ""
     if idempotency_key is not None:
         body = {"show_id": request.show_id, "seats": list(request.seats), "email": request.email}
         replay = idempotency.claim_key(
-            session, idempotency_key, idempotency.fingerprint(body), settings.idempotency_ttl_seconds
+            session, scope, idempotency_key, idempotency.fingerprint(body), settings.idempotency_ttl_seconds
         )
         if replay is not None:
             return Hold(booking=replay.booking, token=replay.token, replayed=True)
+
+    # Before any seat lock: a request turned away must not keep seats busy for others.
+    _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
 
     try:
         lock = locker.acquire(request.show_id, request.seats)
@@ -75,7 +85,6 @@ def hold_seats(
     # Released once the caller's transaction ends, never before its commit.
     on_transaction_end(session, lambda: locker.release(lock))
 
-    _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
     booking_id = uuid.uuid4()
     token = new_token()
     params = {
@@ -86,6 +95,7 @@ def hold_seats(
         "token_hash": hash_token(token),
         "email": request.email,
         "visitor": request.visitor,
+        "client_address": request.client_address,
         "hold_seconds": settings.hold_seconds,
     }
     rows = session.execute(_LOCK_AND_HOLD, params).all()
@@ -115,7 +125,7 @@ def hold_seats(
         )
     )
     if idempotency_key is not None:
-        idempotency.record_answer(session, idempotency_key, booking, token)
+        idempotency.record_answer(session, scope, idempotency_key, booking, token)
     return Hold(booking=booking, token=token)
 
 
@@ -157,9 +167,9 @@ _LOCK_AND_HOLD = text(
                total, CASE WHEN total IS NOT NULL THEN currency END AS currency
         FROM requested
     ), booking AS (
-        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, hold_expires_at,
-                              total, currency)
-        SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor,
+        INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, client_address,
+                              hold_expires_at, total, currency)
+        SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor, :client_address,
                now() + make_interval(secs => :hold_seconds), total, currency
         FROM verdict WHERE all_free
         RETURNING hold_expires_at, created_at, total, currency
@@ -212,22 +222,33 @@ def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest)
 
 
 def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> None:
-    if not limit or request.visitor is None:
+    """At most ``limit`` seats held at once by this visitor, and by this client address.
+
+    Web holds count per session and per address, so a client that drops its
+    cookie is still the same client; API holds are per address already.
+    """
+    if not limit or (request.visitor is None and request.client_address is None):
         return
-    # Serialises one visitor's holds so two parallel requests cannot both
-    # squeeze under the limit; other visitors are unaffected.
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:visitor, 0))"),
-        {"visitor": request.visitor},
-    )
+    # Serialises the holds of one visitor and of one address (in a fixed
+    # order: no deadlock), so parallel requests cannot both squeeze under the
+    # limit; other clients are unaffected.
+    for key in sorted(
+        key
+        for key in (request.visitor, request.client_address and f"address:{request.client_address}")
+        if key
+    ):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
     held = session.execute(
         text(
             """
-            SELECT count(*) FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
-            WHERE b.visitor = :visitor AND b.status = 'PENDING' AND b.hold_expires_at > now()
+            SELECT greatest(count(*) FILTER (WHERE b.visitor = :visitor),
+                            count(*) FILTER (WHERE b.client_address = :address))
+            FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
+            WHERE b.status = 'PENDING' AND b.hold_expires_at > now()
+              AND (b.visitor = :visitor OR b.client_address = :address)
             """
         ),
-        {"visitor": request.visitor},
+        {"visitor": request.visitor, "address": request.client_address},
     ).scalar_one()
     if held + len(request.seats) > limit:
         raise TooManyHolds(

@@ -33,8 +33,9 @@ def fingerprint(body: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(dumps(body)).digest()
 
 
-def _key_hash(key: str) -> bytes:
-    return hashlib.sha256(b"idempotency-key:" + key.encode()).digest()
+def _key_hash(scope: str, key: str) -> bytes:
+    """The key as one client's: the same key from another client is another record."""
+    return hashlib.sha256(b"idempotency-key:" + scope.encode() + b"\n" + key.encode()).digest()
 
 
 def _token_pad(key: str, length: int) -> bytes:
@@ -54,7 +55,7 @@ def _xor_pad(data: bytes, key: str) -> bytes:
     return bytes(a ^ b for a, b in zip(data, _token_pad(key, len(data)), strict=True))
 
 
-def claim_key(session: Session, key: str, request_hash: bytes, ttl_seconds: int) -> Replay | None:
+def claim_key(session: Session, scope: str, key: str, request_hash: bytes, ttl_seconds: int) -> Replay | None:
     """Claim ``key`` for this request, or return the answer already given for it.
 
     A concurrent request with the same key blocks on the unique index until
@@ -73,20 +74,20 @@ def claim_key(session: Session, key: str, request_hash: bytes, ttl_seconds: int)
             RETURNING key_hash
             """
         ),
-        {"key_hash": _key_hash(key), "request_hash": request_hash, "ttl": ttl_seconds},
+        {"key_hash": _key_hash(scope, key), "request_hash": request_hash, "ttl": ttl_seconds},
     ).first()
     if claimed is not None:
         return None
     stored = session.execute(
         text("SELECT request_hash, masked_token, response FROM idempotency_keys WHERE key_hash = :k"),
-        {"k": _key_hash(key)},
+        {"k": _key_hash(scope, key)},
     ).one()
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
     return Replay(booking=stored.response, token=_xor_pad(stored.masked_token, key).decode())
 
 
-def record_answer(session: Session, key: str, booking: dict[str, Any], token: str) -> None:
+def record_answer(session: Session, scope: str, key: str, booking: dict[str, Any], token: str) -> None:
     """Remember the answer to the request that claimed ``key``, for its repeats."""
     session.execute(
         text(
@@ -97,7 +98,7 @@ def record_answer(session: Session, key: str, booking: dict[str, Any], token: st
             """
         ),
         {
-            "key_hash": _key_hash(key),
+            "key_hash": _key_hash(scope, key),
             "booking_id": uuid.UUID(booking["id"]),
             "masked": _xor_pad(token.encode(), key),
             "response": dumps(booking).decode(),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..seatplan import KINDS
 from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowNotFound
+from .paging import Page, PageRequest, bad_cursor, page_of
 from .tokens import token_matches
 
 _SEAT_STATUS_SQL = """
@@ -56,6 +57,15 @@ def _show_json(row: Any) -> dict[str, Any]:
 
 
 def list_upcoming_shows(session: Session) -> list[dict[str, Any]]:
+    """Every upcoming show, soonest first (the pages; the API takes them a page at a time)."""
+    return upcoming_shows_page(session, PageRequest(limit=2**31 - 2)).items
+
+
+def upcoming_shows_page(session: Session, page: PageRequest) -> Page:
+    """Upcoming shows, soonest first, a page at a time (keyset on starts_at, id)."""
+    after_starts, after_id = page.after if page.after else (None, None)
+    if after_id is not None and not after_id.isdigit():
+        raise bad_cursor()
     rows = session.execute(
         text(
             f"""
@@ -63,11 +73,15 @@ def list_upcoming_shows(session: Session) -> list[dict[str, Any]]:
             FROM shows sh
             CROSS JOIN LATERAL ({_STATS_SQL} WHERE s.show_id = sh.id) st
             WHERE sh.starts_at > now()
+              AND (CAST(:after_starts AS timestamptz) IS NULL
+                   OR (sh.starts_at, sh.id) > (:after_starts, CAST(:after_id AS bigint)))
             ORDER BY sh.starts_at, sh.id
+            LIMIT :limit
             """
-        )
-    )
-    return [_show_json(row) for row in rows]
+        ),
+        {"after_starts": after_starts, "after_id": after_id, "limit": page.limit + 1},
+    ).all()
+    return page_of(rows, page, _show_json, "starts_at")
 
 
 def get_show(session: Session, show_id: int) -> dict[str, Any]:
@@ -191,10 +205,35 @@ def get_booking(session: Session, booking_id: uuid.UUID) -> dict[str, Any]:
     return booking_json(_load_booking(session, booking_id))
 
 
-def list_show_bookings(session: Session, show_id: int, status: str | None = None) -> list[dict[str, Any]]:
+def list_show_bookings(
+    session: Session, show_id: int, status: str | None = None, page: PageRequest | None = None
+) -> Page:
+    """A show's bookings, oldest first, a page at a time (keyset on created_at, id)."""
     require_show(session, show_id)
-    sql = f"SELECT * FROM ({_BOOKING_SELECT} WHERE b.show_id = :show_id) x"
-    if status is not None:
-        sql += " WHERE x.status = :status"
-    rows = session.execute(text(sql + " ORDER BY x.created_at, x.id"), {"show_id": show_id, "status": status})
-    return [booking_json(row) for row in rows]
+    page = page or PageRequest()
+    after_created, after_id = page.after if page.after else (None, None)
+    if after_id is not None:
+        try:
+            after_id = str(uuid.UUID(after_id))
+        except ValueError:
+            raise bad_cursor() from None
+    rows = session.execute(
+        text(
+            f"""
+            SELECT * FROM ({_BOOKING_SELECT} WHERE b.show_id = :show_id
+                AND (CAST(:after_created AS timestamptz) IS NULL
+                     OR (b.created_at, b.id) > (:after_created, CAST(:after_id AS uuid)))) x
+            WHERE CAST(:status AS text) IS NULL OR x.status = :status
+            ORDER BY x.created_at, x.id
+            LIMIT :limit
+            """
+        ),
+        {
+            "show_id": show_id,
+            "status": status,
+            "after_created": after_created,
+            "after_id": after_id,
+            "limit": page.limit + 1,
+        },
+    ).all()
+    return page_of(rows, page, booking_json, "created_at")

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 
+from .. import limits
 from ..booking import errors, settle
 from ..booking.auditoriums import show_currency
 from ..booking.holds import HoldRequest
@@ -132,6 +133,7 @@ def seatmap(show_id: str) -> Response:
 
 
 @bp.post("/shows/<show_id>/hold")
+@limits.holds
 def hold(show_id: str) -> Response | tuple[str, int]:
     """Hold the selected seats, then go to the booking page; problems stay on the map."""
     sid = parse_show_id(show_id)
@@ -148,7 +150,9 @@ def hold(show_id: str) -> Response | tuple[str, int]:
             sid, selected=labels, form_errors=form_errors, email=raw_email, message=message, status=422
         )
 
-    hold_request = HoldRequest(show_id=sid, seats=seats, email=email, visitor=hold_visitor())
+    hold_request = HoldRequest(
+        show_id=sid, seats=seats, email=email, visitor=hold_visitor(), client_address=request.remote_addr
+    )
     try:
         held = hold_and_commit(hold_request)
     except errors.SeatsUnavailable as exc:
@@ -259,6 +263,7 @@ def _settle(
 
 
 @bp.post("/bookings/<booking_id>/confirm")
+@limits.booking_writes
 def confirm(booking_id: str) -> Response:
     return _settle(
         booking_id,
@@ -270,6 +275,7 @@ def confirm(booking_id: str) -> Response:
 
 
 @bp.post("/bookings/<booking_id>/cancel")
+@limits.booking_writes
 def cancel(booking_id: str) -> Response:
     return _settle(
         booking_id,
