@@ -245,16 +245,16 @@ def start_logged_gunicorn(env: dict[str, str], log: Path) -> Server:
             start_new_session=True,
         )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # see support.processes.start_gunicorn
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
             if server.get("/healthz").status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     stop_process(process)
-    raise RuntimeError("gunicorn did not become healthy within 30 s")
+    raise RuntimeError("gunicorn did not become healthy within 90 s")
 
 
 def _csrf_token(page: requests.Response) -> str:

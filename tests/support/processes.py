@@ -42,7 +42,9 @@ def start_gunicorn(
     threads: int | None = 4,
     *,
     ready_path: str = "/healthz",
-    timeout: float = 30,
+    # A deadline, not a wait: a healthy server answers in a second or two, but four workers
+    # importing the app on a loaded 2-core machine have taken over 30 s.
+    timeout: float = 90,
 ) -> Server:
     """gunicorn serving the app with ``env`` added to this process's environment, once it answers.
 
