@@ -467,7 +467,7 @@ def test_the_fast_path_304_carries_the_headers_flask_would_add(
     url = f"/api/shows/{show['id']}/seats"
     first = client.get(url)
     shortcut = app.wsgi_app
-    assert isinstance(shortcut, webapp.fastpath.ConditionalSeatListing)
+    assert isinstance(shortcut, webapp.fastpath.SeatMapShortcut)
 
     def flask_must_not_run(environ: dict[str, Any], start_response: Any) -> Any:
         raise AssertionError(f"Flask answered {environ['PATH_INFO']}")

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import load_config
 from .events import install_session_hooks, message_owed
 from .extensions import csrf, db, migrate, redis_client
-from .fastpath import ConditionalSeatListing
+from .fastpath import SeatMapShortcut
 from .jsonutil import OrjsonProvider
 from .locks import SeatLocker
 
@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_cli(app)
     message_owed.connect(announce_delivery)  # confirmations are delivered by the job queue
 
-    app.wsgi_app = ConditionalSeatListing(app)  # type: ignore[method-assign]
+    app.wsgi_app = SeatMapShortcut(app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost, so everything inside sees the client's address
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -1,48 +1,99 @@
-"""A WSGI shortcut for the request that dominates traffic: polling an unchanged seat listing.
+"""A WSGI shortcut for the requests that dominate traffic: polls of a seat map.
 
-Scripts poll ``GET /api/shows/<id>/seats`` with If-None-Match, and when the
-show's cached snapshot (webapp/seatcache.py) still carries that ETag the
-answer is a bare 304. That answer needs no request context, routing,
-session or database, so it is given here, before Flask, with the same
-headers Flask would add; this lifts what one worker serves by about a
-half. Everything else (no validator, another one, a stale or missing
-snapshot, Redis unavailable) goes on to Flask untouched, which answers it
-the ordinary way.
+Scripts poll ``GET /api/shows/<id>/seats`` and every open seat-map page
+polls ``GET /shows/<id>/seatmap`` once a second. Both are answered from the
+show's snapshot in Redis (webapp/seatcache.py): the listing's ETag, and the
+rendered grid that is the same for every viewer. When the snapshot is
+current, the answer (a bare 304 when the client's copy matches, else the
+shared grid) needs no request context, routing, session or database, so it
+is given here, before Flask, with the headers Flask would add. One Redis
+round trip: that is what lets a changed map cost what an unchanged one does.
+
+Everything else (a stale or missing snapshot, a map drawn for one visitor
+with ``?taken=``, Redis unavailable) goes on to Flask untouched, which
+answers it the ordinary way and rebuilds the snapshot.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
+import redis
 from flask import Flask
 from werkzeug.http import parse_etags
 
-from .seatcache import current_etag
+from . import seatcache
 from .security import HSTS, SECURITY_HEADERS, wants_hsts
+from .web.seatmap import seat_map_etag
 
 _SEAT_LISTING = re.compile(r"^/api/shows/([1-9][0-9]{0,17})/seats$")
+_SEAT_GRID = re.compile(r"^/shows/([1-9][0-9]{0,17})/seatmap$")
+_BASE_HEADERS = [("Cache-Control", "no-cache"), *SECURITY_HEADERS.items()]
 
 
-class ConditionalSeatListing:
+class SeatMapShortcut:
     def __init__(self, app: Flask) -> None:
         self.next = app.wsgi_app
-        self.redis = app.extensions["redis"]
+        self.redis: redis.Redis = app.extensions["redis"]
         self.prefix = app.config["REDIS_KEY_PREFIX"]
         self.app_env = app.config["APP_ENV"]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        validators = environ.get("HTTP_IF_NONE_MATCH")
-        if validators and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-            listing = _SEAT_LISTING.match(environ.get("PATH_INFO", ""))
-            if listing:
-                etag = current_etag(int(listing.group(1)), self.redis, self.prefix)
-                if etag is not None and parse_etags(validators).contains(etag):
-                    headers = [("ETag", f'"{etag}"'), ("Cache-Control", "no-cache")]
-                    headers += SECURITY_HEADERS.items()
-                    if wants_hsts(self.app_env, environ.get("wsgi.url_scheme") == "https"):
-                        headers.append(HSTS)
-                    start_response("304 NOT MODIFIED", headers)
-                    return []
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD") and not environ.get("QUERY_STRING"):
+            path = environ.get("PATH_INFO", "")
+            grid = _SEAT_GRID.match(path)
+            if grid:
+                answer = self._grid(int(grid.group(1)), environ, start_response)
+                if answer is not None:
+                    return answer
+            elif environ.get("HTTP_IF_NONE_MATCH"):
+                listing = _SEAT_LISTING.match(path)
+                if listing:
+                    answer = self._listing_304(int(listing.group(1)), environ, start_response)
+                    if answer is not None:
+                        return answer
         return self.next(environ, start_response)
+
+    def _listing_304(self, show_id: int, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        etag = seatcache.current_etag(show_id, self.redis, self.prefix)
+        if etag is None or not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag):
+            return None
+        start_response("304 NOT MODIFIED", self._headers(environ, etag))
+        return []
+
+    def _grid(self, show_id: int, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        """The shared grid, or a 304 when the client has it; None leaves it to Flask."""
+        if time.monotonic() < seatcache.skip_until():
+            return None
+        keys = seatcache.snapshot_keys(show_id, self.prefix)
+        try:
+            # The grid comes along even when a 304 will do: one round trip
+            # either way, and during a rush most polls need it.
+            version, entry, grid = self.redis.mget(keys.version, keys.etag, keys.grid)
+        except redis.RedisError:
+            return None  # Flask's path notes the failure and reads PostgreSQL
+        snapshot_etag = seatcache.current_entry(version, entry)
+        if snapshot_etag is None:
+            return None
+        etag = seat_map_etag(snapshot_etag.decode(), (), ())
+        validators = environ.get("HTTP_IF_NONE_MATCH")
+        if validators and parse_etags(validators).contains(etag):
+            start_response("304 NOT MODIFIED", self._headers(environ, etag))
+            return []
+        body = seatcache.cached_part(grid, snapshot_etag)
+        if body is None:
+            return None
+        headers = self._headers(environ, etag)
+        headers += [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _headers(self, environ: dict[str, Any], etag: str) -> list[tuple[str, str]]:
+        headers = [("ETag", f'"{etag}"'), *_BASE_HEADERS]
+        if wants_hsts(self.app_env, environ.get("wsgi.url_scheme") == "https"):
+            headers.append(HSTS)
+        return headers

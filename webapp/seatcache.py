@@ -22,6 +22,19 @@ that row lock until commit. The ETag is a hash of the body itself, so a
 client's validator is never wrong about the bytes it got.
 
 If Redis is unavailable the snapshot is simply built from PostgreSQL.
+
+The rendered seat grid (the page's ``_seatmap.html`` partial without any
+visitor's selection) is the same for every viewer, so it is stored next to
+the snapshot it was drawn from: every worker and instance serves it, and the
+WSGI shortcut (webapp/fastpath.py) answers a poll with it before Flask. The
+web package supplies the renderer (``GRID_RENDERER`` in app.extensions), so
+this module knows nothing of templates.
+
+Rebuilding is single-flight: when a show's snapshot is missing or outdated,
+one request takes a short build lock in Redis and rebuilds (JSON and grid);
+the others wait briefly for its result instead of all querying PostgreSQL
+and rendering the same grid at once. During a presale every hold outdates
+the snapshot, and without this every open map would rebuild it.
 """
 
 from __future__ import annotations
@@ -30,8 +43,9 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis
@@ -49,6 +63,16 @@ _VERSION_TTL_S = 24 * 3600
 # After a Redis failure, skip it for this long instead of paying a timeout per poll.
 _RETRY_AFTER_FAILURE_S = 1.0
 _skip_until = 0.0
+# The build lock outlives any sane rebuild (one query and one render); waiters
+# give up after _BUILD_WAIT_S and build for themselves, so a builder that died
+# costs them that long once.
+_BUILD_LOCK_MS = 1000
+_BUILD_WAIT_S = 0.25
+_BUILD_POLL_S = 0.004
+
+#: app.extensions key of the grid renderer: (session, show_id, seats) -> HTML bytes.
+GRID_RENDERER = "marquee.seat_grid_renderer"
+GridRenderer = Callable[[Session, int, list[dict[str, Any]]], bytes]
 
 
 @dataclass
@@ -56,6 +80,8 @@ class SeatSnapshot:
     body: bytes
     etag: str
     _seats: list[dict[str, Any]] | None = None
+    #: The shared rendered grid, when asked for and available.
+    grid: bytes | None = None
 
     @property
     def seats(self) -> list[dict[str, Any]]:
@@ -65,12 +91,22 @@ class SeatSnapshot:
         return self._seats
 
 
-def _keys(show_id: int, prefix: str | None = None) -> tuple[str, str, str]:
-    """Version, validator and body. The validator is apart so that a 304 reads a few bytes."""
+class SnapshotKeys(NamedTuple):
+    version: str
+    #: "<version> <etag>": the validator, apart so that a 304 reads a few bytes.
+    etag: str
+    #: "<etag>\n<JSON listing>"
+    body: str
+    #: "<etag>\n<rendered grid>"
+    grid: str
+    building: str
+
+
+def snapshot_keys(show_id: int, prefix: str | None = None) -> SnapshotKeys:
     prefix = current_app.config["REDIS_KEY_PREFIX"] if prefix is None else prefix
     # One hash tag per show, as for the seat locks: all keys share a cluster slot.
     base = f"{prefix}seatmap:{{show:{show_id}}}"
-    return f"{base}:version", f"{base}:etag", f"{base}:body"
+    return SnapshotKeys(f"{base}:version", f"{base}:etag", f"{base}:body", f"{base}:grid", f"{base}:building")
 
 
 def _client() -> redis.Redis | None:
@@ -79,10 +115,23 @@ def _client() -> redis.Redis | None:
     return current_app.extensions["redis"]
 
 
+def skip_until() -> float:
+    """Until when (time.monotonic()) Redis is skipped after a failure."""
+    return _skip_until
+
+
 def _failed(exc: Exception) -> None:
     global _skip_until
     _skip_until = time.monotonic() + _RETRY_AFTER_FAILURE_S
     log.warning("seat-map cache unavailable, reading PostgreSQL: %s", exc.__class__.__name__)
+
+
+def current_entry(version: bytes | None, entry: bytes | None) -> bytes | None:
+    """The snapshot ETag an etag entry names, if it belongs to the current version."""
+    if entry is None:
+        return None
+    stored_version, _, etag = entry.partition(b" ")
+    return etag if stored_version == (version or b"") else None
 
 
 def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | None = None) -> str | None:
@@ -94,56 +143,120 @@ def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | 
     if time.monotonic() < _skip_until:
         return None
     client = client or current_app.extensions["redis"]
-    version_key, etag_key, _ = _keys(show_id, prefix)
+    keys = snapshot_keys(show_id, prefix)
     try:
-        version, entry = client.mget(version_key, etag_key)
+        version, entry = client.mget(keys.version, keys.etag)
     except redis.RedisError as exc:
         _failed(exc)
         return None
-    if entry is None:
-        return None
-    stored_version, _, etag = entry.partition(b" ")
-    return etag.decode() if stored_version == (version or b"") else None
+    etag = current_entry(version, entry)
+    return etag.decode() if etag is not None else None
 
 
-def seat_snapshot(session: Session, show_id: int) -> SeatSnapshot:
-    """The show's seat listing: from the cache when current, else from PostgreSQL.
+def cached_part(value: bytes | None, etag: bytes) -> bytes | None:
+    """A stored "<etag>\n<payload>" value's payload, if it was made from that snapshot."""
+    if value is not None and value.startswith(etag + b"\n"):
+        return value[len(etag) + 1 :]
+    return None
 
-    Raises ShowNotFound like ``booking.queries.list_seats``.
+
+def seat_snapshot(session: Session, show_id: int, *, with_grid: bool = False) -> SeatSnapshot:
+    """The show's seat listing: from the cache when current, else rebuilt (once for all).
+
+    ``with_grid`` also fetches the shared rendered grid (``snapshot.grid``;
+    None if it could not be had). Raises ShowNotFound like
+    ``booking.queries.list_seats``.
     """
-    version = None
     client = _client()
-    if client is not None:
-        try:
-            version, entry, body = client.mget(_keys(show_id))
-        except redis.RedisError as exc:
-            _failed(exc)
-            client = None
-        else:
-            version = version or b""
-            if entry is not None and body is not None:
-                stored_version, _, etag = entry.partition(b" ")
-                # The body is written before its validator, so a matching
-                # validator never points at an older body.
-                if stored_version == version and body.startswith(etag + b"\n"):
-                    return SeatSnapshot(body=body[len(etag) + 1 :], etag=etag.decode())
+    if client is None:
+        return _build(session, show_id, client=None, version=b"", with_grid=with_grid)
+    keys = snapshot_keys(show_id)
+    try:
+        cached, version = _read(client, keys, with_grid)
+        if cached is not None:
+            return cached
+        owner = secrets.token_hex(8)
+        if not client.set(keys.building, owner, nx=True, px=_BUILD_LOCK_MS):
+            cached, version = _wait_for_build(client, keys, with_grid)
+            if cached is not None:
+                return cached
+            owner = None
+    except redis.RedisError as exc:
+        _failed(exc)
+        return _build(session, show_id, client=None, version=b"", with_grid=with_grid)
+    try:
+        return _build(session, show_id, client=client, version=version, with_grid=with_grid)
+    finally:
+        if owner is not None:
+            try:
+                # Compare-and-delete is not needed: a lock taken over after ours
+                # lapsed only guards against duplicate work, not correctness.
+                client.delete(keys.building)
+            except redis.RedisError as exc:
+                _failed(exc)
+
+
+def _read(client: redis.Redis, keys: SnapshotKeys, with_grid: bool) -> tuple[SeatSnapshot | None, bytes]:
+    """The current snapshot if stored, and the show's version either way."""
+    if with_grid:
+        version, entry, body, grid = client.mget(keys.version, keys.etag, keys.body, keys.grid)
+    else:
+        version, entry, body = client.mget(keys.version, keys.etag, keys.body)
+        grid = None
+    version = version or b""
+    etag = current_entry(version, entry)
+    # The body is written before its validator, so a current validator never
+    # points at an older body; the prefix check guards against one anyway.
+    payload = cached_part(body, etag) if etag is not None else None
+    if etag is None or payload is None:
+        return None, version
+    return SeatSnapshot(body=payload, etag=etag.decode(), grid=cached_part(grid, etag)), version
+
+
+def _wait_for_build(
+    client: redis.Redis, keys: SnapshotKeys, with_grid: bool
+) -> tuple[SeatSnapshot | None, bytes]:
+    """Wait (briefly) for the request that holds the build lock to store its snapshot."""
+    deadline = time.monotonic() + _BUILD_WAIT_S
+    version = b""
+    while time.monotonic() < deadline:
+        time.sleep(_BUILD_POLL_S)
+        cached, version = _read(client, keys, with_grid)
+        if cached is not None:
+            return cached, version
+        if not client.exists(keys.building):
+            # It finished without storing (a change raced it): build for ourselves.
+            break
+    return None, version
+
+
+def _build(
+    session: Session, show_id: int, *, client: redis.Redis | None, version: bytes, with_grid: bool
+) -> SeatSnapshot:
     # The version is read before the seats: a change committed in between
     # bumps it, so what we store below is already outdated and never served.
     seats = list_seats(session, show_id)
     body = dumps({"show_id": show_id, "seats": seats})
     snapshot = SeatSnapshot(body=body, etag=hashlib.blake2b(body, digest_size=12).hexdigest(), _seats=seats)
+    renderer: GridRenderer | None = current_app.extensions.get(GRID_RENDERER)
+    # Rendered here, under the build lock, so one request renders per change;
+    # without Redis there is nothing to share, so only if the caller wants it.
+    if renderer is not None and (client is not None or with_grid):
+        snapshot.grid = renderer(session, show_id, seats)
     if client is not None:
-        _store(client, session, show_id, version, snapshot, seats)
+        _store(client, session, version, snapshot, seats, snapshot_keys(show_id))
+    if not with_grid:
+        snapshot.grid = None
     return snapshot
 
 
 def _store(
     client: redis.Redis,
     session: Session,
-    show_id: int,
     version: bytes,
     snapshot: SeatSnapshot,
     seats: list[dict[str, Any]],
+    keys: SnapshotKeys,
 ) -> None:
     ttl_ms = MAX_AGE_MS
     expiries = [seat["hold_expires_at"] for seat in seats if seat["hold_expires_at"] is not None]
@@ -155,12 +268,14 @@ def _store(
         ttl_ms = min(ttl_ms, int(remaining.total_seconds() * 1000))
     if ttl_ms <= 0:
         return
-    _, etag_key, body_key = _keys(show_id)
     etag = snapshot.etag.encode()
     try:
         with client.pipeline(transaction=False) as pipe:
-            pipe.set(body_key, etag + b"\n" + snapshot.body, px=ttl_ms)
-            pipe.set(etag_key, version + b" " + etag, px=ttl_ms)
+            pipe.set(keys.body, etag + b"\n" + snapshot.body, px=ttl_ms)
+            if snapshot.grid is not None:
+                pipe.set(keys.grid, etag + b"\n" + snapshot.grid, px=ttl_ms)
+            # Last: the validator makes the entries above current.
+            pipe.set(keys.etag, version + b" " + etag, px=ttl_ms)
             pipe.execute()
     except redis.RedisError as exc:
         _failed(exc)
@@ -172,7 +287,7 @@ def bump(show_id: int) -> None:
     if client is None:
         return
     try:
-        client.set(_keys(show_id)[0], secrets.token_hex(6), ex=_VERSION_TTL_S)
+        client.set(snapshot_keys(show_id).version, secrets.token_hex(6), ex=_VERSION_TTL_S)
     except redis.RedisError as exc:
         _failed(exc)
 

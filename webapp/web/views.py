@@ -24,6 +24,8 @@ from flask import (
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
+from sqlalchemy.orm import Session
 
 from .. import limits
 from ..booking import errors, settle
@@ -33,7 +35,7 @@ from ..booking.queries import authorize_booking, database_now, get_show, list_up
 from ..caching import no_store, revalidate
 from ..extensions import db
 from ..problems import status_of
-from ..seatcache import seat_snapshot
+from ..seatcache import GRID_RENDERER, seat_snapshot
 from ..services import SettleAction, hold_and_commit, settle_and_commit
 from ..validation import collect, email_address, parse_booking_id, parse_show_id, seat_labels
 from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
@@ -116,20 +118,35 @@ def show(show_id: str) -> tuple[str, int]:
 def seatmap(show_id: str) -> Response:
     """The map partial that open pages poll; answers 304 while nothing changed.
 
-    An unchanged map usually costs one Redis read (the show's cached seat
-    snapshot, see webapp/seatcache.py), else one query; the template is
-    rendered only when the visitor's copy is out of date.
+    Polls without a query string (nearly all of them) are usually answered
+    before Flask by webapp/fastpath.py from the shared grid in Redis; this
+    view answers the rest: a cold cache, or a map showing seats that a
+    refused hold lost (``?taken=``), which is drawn for that visitor alone.
     """
     sid = parse_show_id(show_id)
     selected = parse_labels(request.args.getlist("selected"))
     conflicts = parse_labels(request.args.getlist("taken"))
-    snapshot = seat_snapshot(db.session, sid)
+    shared = not selected and not conflicts
+    snapshot = seat_snapshot(db.session, sid, with_grid=shared)
     etag = seat_map_etag(snapshot.etag, selected, conflicts)
     if request.if_none_match.contains(etag):
         return revalidate(Response(status=304), etag)
+    if shared and snapshot.grid is not None:
+        return revalidate(Response(snapshot.grid, mimetype="text/html"), etag)
     currency = show_currency(db.session, sid)  # only when the map is drawn, not for a 304
     seat_map = build_seat_map(snapshot.seats, selected, conflicts, currency=currency)
     return revalidate(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
+
+
+def render_shared_grid(session: Session, show_id: int, seats: list[dict[str, Any]]) -> bytes:
+    """The grid as every viewer without a selection sees it; seatcache stores it with its snapshot."""
+    seat_map = build_seat_map(seats, currency=show_currency(session, show_id))
+    return render_template("_seatmap.html", seat_map=seat_map).encode()
+
+
+@bp.record_once
+def _share_grids(state: BlueprintSetupState) -> None:
+    state.app.extensions[GRID_RENDERER] = render_shared_grid
 
 
 @bp.post("/shows/<show_id>/hold")

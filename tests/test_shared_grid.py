@@ -1,0 +1,129 @@
+"""The seat grid rendered once per change and shared (webapp/seatcache.py, webapp/fastpath.py).
+
+Each test proves whose answer it got: where the shortcut must answer, Flask
+behind it is replaced by a failure; where Flask must, the shortcut had
+nothing current to give.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import webapp.fastpath
+from webapp import seatcache
+
+
+@pytest.fixture
+def shortcut(app) -> webapp.fastpath.SeatMapShortcut:
+    assert isinstance(app.wsgi_app, webapp.fastpath.SeatMapShortcut)
+    return app.wsgi_app
+
+
+def hold(client, show_id: int, seats: list[str]) -> dict[str, Any]:
+    response = client.post("/api/bookings", json={"show_id": show_id, "seats": seats})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_the_shortcut_serves_the_grid_flask_rendered(app, client, make_show, shortcut, monkeypatch):
+    show = make_show(rows=3, seats_per_row=4, prices={"standard": 900}, currency="EUR")
+    url = f"/shows/{show['id']}/seatmap"
+    drawn_by_flask = client.get(url)  # cold cache: Flask builds, renders and stores
+    assert drawn_by_flask.status_code == 200
+
+    flask = shortcut.next
+    monkeypatch.setattr(shortcut, "next", lambda environ, start: pytest.fail("Flask answered"))
+    shared = client.get(url)
+    assert shared.status_code == 200
+    assert shared.get_data() == drawn_by_flask.get_data()
+    for header in ("ETag", "Cache-Control", "Content-Type", "Content-Security-Policy", "X-Frame-Options"):
+        assert shared.headers[header] == drawn_by_flask.headers[header], header
+    assert "€9.00" in shared.get_data(as_text=True)  # the show's prices made it into the shared copy
+
+    unchanged = client.get(url, headers={"If-None-Match": shared.headers["ETag"]})
+    assert unchanged.status_code == 304
+    assert unchanged.headers["ETag"] == shared.headers["ETag"]
+    assert client.head(url).status_code == 200
+    monkeypatch.setattr(shortcut, "next", flask)
+
+
+def test_a_change_is_never_answered_from_the_old_grid(client, make_show, shortcut, monkeypatch):
+    show = make_show(rows=2, seats_per_row=3)
+    url = f"/shows/{show['id']}/seatmap"
+    before = client.get(url)
+    hold(client, show["id"], ["B2"])
+
+    flask_calls: list[str] = []
+    flask = shortcut.next
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        flask_calls.append(environ["PATH_INFO"])
+        return flask(environ, start_response)
+
+    monkeypatch.setattr(shortcut, "next", counting)
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert 'data-seat="B2" data-status="HELD"' in after.get_data(as_text=True)
+    assert flask_calls == [url]  # the hold outdated the shared grid, so Flask rebuilt it
+    again = client.get(url)
+    assert again.get_data() == after.get_data()
+    assert flask_calls == [url]  # and from then on the shortcut serves the new one
+
+
+def test_a_visitors_own_map_is_drawn_for_them(client, make_show):
+    """``?taken=`` marks seats a refused hold lost: that map is this visitor's, never the shared one."""
+    show = make_show(rows=2, seats_per_row=3)
+    hold(client, show["id"], ["A1"])
+    response = client.get(f"/shows/{show['id']}/seatmap?taken=A1")
+    assert response.status_code == 200
+    assert "seat--conflict" in response.get_data(as_text=True)
+    assert "seat--conflict" not in client.get(f"/shows/{show['id']}/seatmap").get_data(as_text=True)
+
+
+def test_simultaneous_polls_after_a_change_render_the_grid_once(app, make_show, monkeypatch):
+    """Single flight: one request rebuilds, the others wait for its result."""
+    show = make_show(rows=10, seats_per_row=12)
+    url = f"/shows/{show['id']}/seatmap"
+    renders: list[int] = []
+    render = app.extensions[seatcache.GRID_RENDERER]
+    started = threading.Event()
+
+    def counting_render(session: Any, show_id: int, seats: list[dict[str, Any]]) -> bytes:
+        renders.append(show_id)
+        started.set()
+        return render(session, show_id, seats)
+
+    monkeypatch.setitem(app.extensions, seatcache.GRID_RENDERER, counting_render)
+    # Waiters give up after this long; generous, so a slow machine still shows single flight.
+    monkeypatch.setattr(seatcache, "_BUILD_WAIT_S", 10.0)
+    pollers = 12
+    barrier = threading.Barrier(pollers)
+    bodies: list[bytes] = []
+
+    def poll() -> None:
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        response = client.get(url)
+        assert response.status_code == 200
+        bodies.append(response.get_data())
+
+    threads = [threading.Thread(target=poll) for _ in range(pollers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert started.is_set()
+    assert len(bodies) == pollers
+    assert len(set(bodies)) == 1
+    assert len(renders) == 1, f"the grid was rendered {len(renders)} times for one change"
+
+
+def test_without_redis_the_grid_is_drawn_from_postgresql(app, client, make_show, monkeypatch):
+    show = make_show(rows=2, seats_per_row=2)
+    monkeypatch.setattr(seatcache, "_skip_until", float("inf"))  # as after a Redis failure
+    response = client.get(f"/shows/{show['id']}/seatmap")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("data-seat=") == 4
