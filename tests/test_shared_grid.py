@@ -7,13 +7,15 @@ nothing current to give.
 
 from __future__ import annotations
 
+import gzip
 import threading
+import time
 from typing import Any
 
 import pytest
 
 import webapp.fastpath
-from webapp import seatcache
+from webapp import localgrids, seatcache
 
 
 @pytest.fixture
@@ -127,3 +129,122 @@ def test_without_redis_the_grid_is_drawn_from_postgresql(app, client, make_show,
     response = client.get(f"/shows/{show['id']}/seatmap")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count("data-seat=") == 4
+
+
+def test_browsers_get_the_grid_gzipped_with_its_own_validator(client, make_show, shortcut, monkeypatch):
+    show = make_show(rows=4, seats_per_row=10)
+    url = f"/shows/{show['id']}/seatmap"
+    plain = client.get(url)  # Flask, cold cache
+    flask = shortcut.next
+    monkeypatch.setattr(shortcut, "next", lambda environ, start: pytest.fail("Flask answered"))
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert len(packed.get_data()) * 5 < len(plain.get_data())
+    # Another encoding, another representation: the strong validator differs...
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    # ...and either one still says "unchanged".
+    for etag in (packed.headers["ETag"], plain.headers["ETag"]):
+        unchanged = client.get(url, headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+        assert unchanged.status_code == 304
+        assert unchanged.headers["ETag"] == packed.headers["ETag"]
+    refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+    assert refused.get_data() == plain.get_data()
+    monkeypatch.setattr(shortcut, "next", flask)
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (None, False),
+        ("", False),
+        ("gzip", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip; q=0.0, identity", False),
+        ("*", True),
+        ("br, identity", False),
+    ],
+)
+def test_accepts_gzip_reads_accept_encoding(header: str | None, accepted: bool) -> None:
+    assert seatcache.accepts_gzip(header) is accepted
+
+
+# --- each process's memo (webapp/localgrids.py) ---------------------------------------
+
+
+def wait_for(condition: Any, what: str, deadline_s: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after the deadline."""
+    give_up = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > give_up:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def another_process_changed(app, redis_conn, show_id: int) -> None:
+    """What a hold in another web process or a job does to Redis: a new version, announced."""
+    prefix = app.config["REDIS_KEY_PREFIX"]
+    redis_conn.set(seatcache.snapshot_keys(show_id, prefix).version, "elsewhere")
+    redis_conn.publish(localgrids.channel(prefix), str(show_id))
+
+
+def test_the_memo_serves_polls_without_redis_and_hears_changes(app, client, make_show, shortcut, redis_conn):
+    show = make_show(rows=2, seats_per_row=4)
+    url = f"/shows/{show['id']}/seatmap"
+    client.get(url)  # Flask builds and stores the grid
+    wait_for(lambda: shortcut.local.listening, "the listener to subscribe")
+    served = client.get(url)
+    assert shortcut.local.get(show["id"]) is not None
+    assert shortcut.local.get(show["id"]).etag == served.headers["ETag"].strip('"')
+
+    remembered = shortcut.local.get(show["id"])
+    another_process_changed(app, redis_conn, show["id"])
+    wait_for(lambda: shortcut.local.get(show["id"]) is None, "the change to reach the memo")
+    # The seats are the same, so the rebuilt grid is too (its tag is a hash of
+    # it): still 304s, but from a new snapshot (Flask rebuilt it), read from
+    # Redis by the next poll and remembered afresh.
+    for _ in range(2):
+        assert client.get(url, headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+    assert shortcut.local.get(show["id"]) not in (None, remembered)
+
+
+def test_a_lost_message_leaves_a_map_stale_for_less_than_the_memos_life(
+    app, client, make_show, shortcut, monkeypatch
+):
+    show = make_show(rows=2, seats_per_row=4)
+    url = f"/shows/{show['id']}/seatmap"
+    client.get(url)
+    wait_for(lambda: shortcut.local.listening, "the listener to subscribe")
+    monkeypatch.setattr(shortcut.local, "ttl_s", 0.3)
+    served = client.get(url)
+    remembered = shortcut.local.get(show["id"])
+    assert remembered is not None
+    assert remembered.expires_at - time.monotonic() <= 0.3
+
+    # Every message about the change is lost, here and from the listener.
+    monkeypatch.setattr(shortcut.local, "invalidate", lambda show_id: None)
+    hold(client, show["id"], ["A1"])
+    changed_at = time.monotonic()
+    assert client.get(url, headers={"If-None-Match": served.headers["ETag"]}).status_code == 304  # stale
+    wait_for(
+        lambda: 'data-seat="A1" data-status="HELD"' in client.get(url).get_data(as_text=True),
+        "the poll to see the change",
+    )
+    assert time.monotonic() - changed_at < 1.0  # the poll interval
+
+
+def test_a_read_that_overlapped_a_change_is_not_remembered(app, make_show, shortcut):
+    local = shortcut.local
+    show = make_show(rows=1, seats_per_row=2)
+    local.get(show["id"])  # starts the listener in this process
+    wait_for(lambda: local.listening, "the listener to subscribe")
+    before = local.generation(show["id"])
+    local.invalidate(show["id"])  # a message arrives while the read is in flight
+    entry = localgrids.GridEntry("old", "old", b"", time.monotonic() + 10)
+    local.put(show["id"], before, entry)
+    assert local.get(show["id"]) is None
+    local.put(show["id"], local.generation(show["id"]), entry)
+    assert local.get(show["id"]) is entry

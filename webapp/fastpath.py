@@ -26,6 +26,7 @@ from flask import Flask
 from werkzeug.http import parse_etags
 
 from . import seatcache
+from .localgrids import GridEntry, LocalGrids
 from .security import HSTS, SECURITY_HEADERS, wants_hsts
 from .web.seatmap import seat_map_etag
 
@@ -40,6 +41,8 @@ class SeatMapShortcut:
         self.redis: redis.Redis = app.extensions["redis"]
         self.prefix = app.config["REDIS_KEY_PREFIX"]
         self.app_env = app.config["APP_ENV"]
+        self.local = LocalGrids(self.redis, self.prefix)
+        app.extensions[seatcache.LOCAL_GRIDS] = self.local
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -67,33 +70,54 @@ class SeatMapShortcut:
 
     def _grid(self, show_id: int, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
         """The shared grid, or a 304 when the client has it; None leaves it to Flask."""
+        entry = self.local.get(show_id) or self._read_grid(show_id)
+        if entry is None:
+            return None
+        validators = environ.get("HTTP_IF_NONE_MATCH")
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
+        if validators and seatcache.grid_etag_matches(parse_etags(validators), entry.etag):
+            sent = (
+                entry.etag + seatcache.GZIP_ETAG_SUFFIX
+                if seatcache.accepts_gzip(accept_encoding)
+                else entry.etag
+            )
+            start_response("304 NOT MODIFIED", [*self._headers(environ, sent), ("Vary", "Accept-Encoding")])
+            return []
+        body, headers = seatcache.grid_representation(entry.grid_gzip, entry.etag, accept_encoding)
+        start_response("200 OK", [*self._base_headers(environ), *headers])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _read_grid(self, show_id: int) -> GridEntry | None:
+        """The show's current grid from Redis (one round trip), remembered for a moment."""
         if time.monotonic() < seatcache.skip_until():
             return None
+        generation = self.local.generation(show_id)
         keys = seatcache.snapshot_keys(show_id, self.prefix)
         try:
-            # The grid comes along even when a 304 will do: one round trip
-            # either way, and during a rush most polls need it.
-            version, entry, grid = self.redis.mget(keys.version, keys.etag, keys.grid)
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.mget(keys.version, keys.etag, keys.grid)
+                pipe.pttl(keys.etag)
+                (version, entry, grid), ttl_ms = pipe.execute()
         except redis.RedisError:
             return None  # Flask's path notes the failure and reads PostgreSQL
         snapshot_etag = seatcache.current_entry(version, entry)
-        if snapshot_etag is None:
+        grid_gzip = seatcache.cached_part(grid, snapshot_etag) if snapshot_etag is not None else None
+        if snapshot_etag is None or grid_gzip is None or ttl_ms <= 0:
             return None
-        etag = seat_map_etag(snapshot_etag.decode(), (), ())
-        validators = environ.get("HTTP_IF_NONE_MATCH")
-        if validators and parse_etags(validators).contains(etag):
-            start_response("304 NOT MODIFIED", self._headers(environ, etag))
-            return []
-        body = seatcache.cached_part(grid, snapshot_etag)
-        if body is None:
-            return None
-        headers = self._headers(environ, etag)
-        headers += [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        found = GridEntry(
+            snapshot_etag=snapshot_etag.decode(),
+            etag=seat_map_etag(snapshot_etag.decode(), (), ()),
+            grid_gzip=grid_gzip,
+            # Never outlives the snapshot, which ends at the earliest hold expiry.
+            expires_at=time.monotonic() + min(self.local.ttl_s, ttl_ms / 1000),
+        )
+        self.local.put(show_id, generation, found)
+        return found
 
     def _headers(self, environ: dict[str, Any], etag: str) -> list[tuple[str, str]]:
-        headers = [("ETag", f'"{etag}"'), *_BASE_HEADERS]
+        return [("ETag", f'"{etag}"'), *self._base_headers(environ)]
+
+    def _base_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         if wants_hsts(self.app_env, environ.get("wsgi.url_scheme") == "https"):
-            headers.append(HSTS)
-        return headers
+            return [*_BASE_HEADERS, HSTS]
+        return _BASE_HEADERS

@@ -39,6 +39,7 @@ the snapshot, and without this every open map would rebuild it.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import secrets
@@ -51,10 +52,13 @@ import orjson
 import redis
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import ETags
 
+from . import localgrids
 from .booking.queries import database_now, list_seats
 from .events import seats_changed
 from .jsonutil import dumps
+from .localgrids import LocalGrids
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,8 @@ _BUILD_LOCK_MS = 1000
 _BUILD_WAIT_S = 0.25
 _BUILD_POLL_S = 0.004
 
+#: app.extensions key of this process's LocalGrids (set up by webapp/fastpath.py).
+LOCAL_GRIDS = "marquee.local_grids"
 #: app.extensions key of the grid renderer: (session, show_id, seats) -> HTML bytes.
 GRID_RENDERER = "marquee.seat_grid_renderer"
 GridRenderer = Callable[[Session, int, list[dict[str, Any]]], bytes]
@@ -80,8 +86,8 @@ class SeatSnapshot:
     body: bytes
     etag: str
     _seats: list[dict[str, Any]] | None = None
-    #: The shared rendered grid, when asked for and available.
-    grid: bytes | None = None
+    #: The shared rendered grid, gzip-compressed, when asked for and available.
+    grid_gzip: bytes | None = None
 
     @property
     def seats(self) -> list[dict[str, Any]]:
@@ -97,7 +103,7 @@ class SnapshotKeys(NamedTuple):
     etag: str
     #: "<etag>\n<JSON listing>"
     body: str
-    #: "<etag>\n<rendered grid>"
+    #: "<etag>\n<rendered grid, gzip-compressed>"
     grid: str
     building: str
 
@@ -163,7 +169,7 @@ def cached_part(value: bytes | None, etag: bytes) -> bytes | None:
 def seat_snapshot(session: Session, show_id: int, *, with_grid: bool = False) -> SeatSnapshot:
     """The show's seat listing: from the cache when current, else rebuilt (once for all).
 
-    ``with_grid`` also fetches the shared rendered grid (``snapshot.grid``;
+    ``with_grid`` also fetches the shared rendered grid (``snapshot.grid_gzip``;
     None if it could not be had). Raises ShowNotFound like
     ``booking.queries.list_seats``.
     """
@@ -210,7 +216,7 @@ def _read(client: redis.Redis, keys: SnapshotKeys, with_grid: bool) -> tuple[Sea
     payload = cached_part(body, etag) if etag is not None else None
     if etag is None or payload is None:
         return None, version
-    return SeatSnapshot(body=payload, etag=etag.decode(), grid=cached_part(grid, etag)), version
+    return SeatSnapshot(body=payload, etag=etag.decode(), grid_gzip=cached_part(grid, etag)), version
 
 
 def _wait_for_build(
@@ -241,12 +247,15 @@ def _build(
     renderer: GridRenderer | None = current_app.extensions.get(GRID_RENDERER)
     # Rendered here, under the build lock, so one request renders per change;
     # without Redis there is nothing to share, so only if the caller wants it.
+    # Stored compressed: a 240-seat grid is 77 kB of markup and 4 kB gzipped,
+    # and copying those bytes (Redis, socket, network) is most of what a poll
+    # of a changed map costs. Browsers all take gzip; others get it inflated.
     if renderer is not None and (client is not None or with_grid):
-        snapshot.grid = renderer(session, show_id, seats)
+        snapshot.grid_gzip = gzip.compress(renderer(session, show_id, seats), compresslevel=6, mtime=0)
     if client is not None:
         _store(client, session, version, snapshot, seats, snapshot_keys(show_id))
     if not with_grid:
-        snapshot.grid = None
+        snapshot.grid_gzip = None
     return snapshot
 
 
@@ -272,8 +281,8 @@ def _store(
     try:
         with client.pipeline(transaction=False) as pipe:
             pipe.set(keys.body, etag + b"\n" + snapshot.body, px=ttl_ms)
-            if snapshot.grid is not None:
-                pipe.set(keys.grid, etag + b"\n" + snapshot.grid, px=ttl_ms)
+            if snapshot.grid_gzip is not None:
+                pipe.set(keys.grid, etag + b"\n" + snapshot.grid_gzip, px=ttl_ms)
             # Last: the validator makes the entries above current.
             pipe.set(keys.etag, version + b" " + etag, px=ttl_ms)
             pipe.execute()
@@ -281,13 +290,57 @@ def _store(
         _failed(exc)
 
 
+#: Appended to the grid's ETag when it is sent gzip-compressed: another
+#: encoding is another representation, so its strong validator differs.
+GZIP_ETAG_SUFFIX = "-gz"
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding value allows gzip (``gzip;q=0`` refuses it)."""
+    for coding in (accept_encoding or "").split(","):
+        name, _, params = coding.partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def grid_representation(
+    grid_gzip: bytes, etag: str, accept_encoding: str | None
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The shared grid's body and headers for this client: gzip when accepted, else inflated."""
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Vary", "Accept-Encoding")]
+    if accepts_gzip(accept_encoding):
+        body = grid_gzip
+        headers += [("Content-Encoding", "gzip"), ("ETag", f'"{etag}{GZIP_ETAG_SUFFIX}"')]
+    else:
+        body = gzip.decompress(grid_gzip)
+        headers.append(("ETag", f'"{etag}"'))
+    headers.append(("Content-Length", str(len(body))))
+    return body, headers
+
+
+def grid_etag_matches(validators: ETags, etag: str) -> bool:
+    """If-None-Match against the grid's validator, as sent plain or gzipped."""
+    return validators.contains(etag) or validators.contains(etag + GZIP_ETAG_SUFFIX)
+
+
 def bump(show_id: int) -> None:
-    """Give the show a new version, so no stored snapshot of it is used again."""
+    """Give the show a new version, so no stored snapshot of it is used again.
+
+    The new version is announced too: every web process drops its memo of
+    the show's grid (webapp/localgrids.py), this one before returning.
+    """
+    local: LocalGrids | None = current_app.extensions.get(LOCAL_GRIDS)
+    if local is not None:
+        local.invalidate(show_id)
     client = _client()
     if client is None:
         return
     try:
-        client.set(snapshot_keys(show_id).version, secrets.token_hex(6), ex=_VERSION_TTL_S)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(snapshot_keys(show_id).version, secrets.token_hex(6), ex=_VERSION_TTL_S)
+            pipe.publish(localgrids.channel(current_app.config["REDIS_KEY_PREFIX"]), str(show_id))
+            pipe.execute()
     except redis.RedisError as exc:
         _failed(exc)
 

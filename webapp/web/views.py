@@ -35,7 +35,14 @@ from ..booking.queries import authorize_booking, database_now, get_show, list_up
 from ..caching import no_store, revalidate
 from ..extensions import db
 from ..problems import status_of
-from ..seatcache import GRID_RENDERER, seat_snapshot
+from ..seatcache import (
+    GRID_RENDERER,
+    GZIP_ETAG_SUFFIX,
+    accepts_gzip,
+    grid_etag_matches,
+    grid_representation,
+    seat_snapshot,
+)
 from ..services import SettleAction, hold_and_commit, settle_and_commit
 from ..validation import collect, email_address, parse_booking_id, parse_show_id, seat_labels
 from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
@@ -129,17 +136,27 @@ def seatmap(show_id: str) -> Response:
     shared = not selected and not conflicts
     snapshot = seat_snapshot(db.session, sid, with_grid=shared)
     etag = seat_map_etag(snapshot.etag, selected, conflicts)
-    if request.if_none_match.contains(etag):
-        return revalidate(Response(status=304), etag)
-    if shared and snapshot.grid is not None:
-        return revalidate(Response(snapshot.grid, mimetype="text/html"), etag)
+    gzipped = shared and accepts_gzip(request.headers.get("Accept-Encoding"))
+    if grid_etag_matches(request.if_none_match, etag):
+        response = revalidate(Response(status=304), etag + GZIP_ETAG_SUFFIX if gzipped else etag)
+        if shared:
+            response.vary.add("Accept-Encoding")
+        return response
+    if shared and snapshot.grid_gzip is not None:
+        body, headers = grid_representation(snapshot.grid_gzip, etag, request.headers.get("Accept-Encoding"))
+        response = Response(body, headers=headers)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
     currency = show_currency(db.session, sid)  # only when the map is drawn, not for a 304
     seat_map = build_seat_map(snapshot.seats, selected, conflicts, currency=currency)
     return revalidate(make_response(render_template("_seatmap.html", seat_map=seat_map)), etag)
 
 
 def render_shared_grid(session: Session, show_id: int, seats: list[dict[str, Any]]) -> bytes:
-    """The grid as every viewer without a selection sees it; seatcache stores it with its snapshot."""
+    """The grid as every viewer without a selection sees it; seatcache stores it with its snapshot.
+
+    The same template as the page's own grid: one partial serves both.
+    """
     seat_map = build_seat_map(seats, currency=show_currency(session, show_id))
     return render_template("_seatmap.html", seat_map=seat_map).encode()
 
