@@ -18,6 +18,7 @@ from .schemas import (
     SeatStats,
     Show,
     ShowList,
+    ShowStats,
     Ticket,
 )
 from .ticket_schemas import CheckinRequest, CheckinResult
@@ -25,6 +26,7 @@ from .ticket_schemas import CheckinRequest, CheckinResult
 #: Every model that appears in the OpenAPI document, in its order.
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     SeatStats,
+    ShowStats,
     Show,
     ShowList,
     Seat,

@@ -245,6 +245,11 @@ class SeatStats(Shape):
     available: int = Field(ge=0)
     held: int = Field(ge=0)
     booked: int = Field(ge=0)
+
+
+class ShowStats(SeatStats):
+    """A show's seat counts, and how many tickets the door has admitted."""
+
     checked_in: int = Field(ge=0, description="Tickets admitted at the door.")
 
 
@@ -258,7 +263,7 @@ class Show(Shape):
     layout: Layout
     prices: Prices
     currency: Currency
-    stats: SeatStats
+    stats: ShowStats
 
 
 class ShowList(Shape):

@@ -105,7 +105,9 @@ def get_show(session: Session, show_id: int) -> dict[str, Any]:
 
 
 def seat_stats(session: Session, show_id: int) -> dict[str, int]:
-    return get_show(session, show_id)["stats"]
+    """Seat counts by status (the show's stats less its check-ins, which are no seat status)."""
+    stats = get_show(session, show_id)["stats"]
+    return {key: stats[key] for key in ("total", "available", "held", "booked")}
 
 
 def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
