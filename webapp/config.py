@@ -178,6 +178,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # (failures still show); INFO adds a few lines for every job run.
         "WORKER_LOG_LEVEL": worker_log_level,
         "ADMIN_TOKEN": env.get("ADMIN_TOKEN", "") or None,
+        # Door staff: checks tickets in (POST /api/checkins, /admin/checkin) and nothing else.
+        "CHECKIN_TOKEN": env.get("CHECKIN_TOKEN", "") or None,
         "HOLD_SECONDS": _int(env, "HOLD_SECONDS", 10 if testing else 300, minimum=1),
         "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 10, minimum=1),

@@ -93,9 +93,10 @@ _LOCATION = {"Location": _ref("headers", "Location")}
 _CANCEL = {
     "tag": "bookings",
     "summary": "Cancel a booking, releasing its seats at once",
-    "description": "Works on PENDING and CONFIRMED bookings; a repeat returns 200 and changes nothing.",
+    "description": "Works on PENDING and CONFIRMED bookings and voids the tickets; a repeat returns 200 and "
+    "changes nothing. A booking with a checked-in ticket is 409 already_checked_in.",
     "ok": (200, "Booking", "The booking, CANCELLED."),
-    "problems": (*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired"),
+    "problems": (*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired", "already_checked_in"),
     "security": "bookingToken",
     "parameters": (_BOOKING,),
 }
@@ -166,6 +167,13 @@ OPERATIONS: tuple[Operation, ...] = (
                         "booking_cancelled"),
               parameters=(_BOOKING,)),
     Operation("post", "/api/bookings/{booking_id}/cancel", "cancelBooking", **_CANCEL),
+    Operation("post", "/api/checkins", "checkIn", "door", "Check a ticket in at the door, once",
+              description="The first scan of a valid ticket is 200 admitted; every later one is 409 "
+              "already_checked_in with `checked_in_at`, however many arrive at once. A cancelled "
+              "booking's ticket is 409 ticket_void; with `show_id`, another show's ticket is 409 wrong_show.",
+              ok=(200, "CheckinResult", "Admitted."), body="CheckinRequest", security="checkinToken",
+              problems=(*DATABASE, *BODY, *ADMIN, "ticket_not_found", "already_checked_in", "ticket_void",
+                        "wrong_show")),
     Operation("get", "/api/auditoriums", "listAuditoriums", "admin",
               "Every auditorium (named seat plan), by name", ok=(200, "AuditoriumList", "The auditoriums."),
               problems=(*DATABASE, *ADMIN), security="adminToken"),
@@ -326,6 +334,10 @@ def _components(max_seats: int) -> dict[str, Any]:
         "securitySchemes": {
             "bookingToken": bearer("The token returned by POST /api/bookings, for that booking only."),
             "adminToken": bearer("The server's ADMIN_TOKEN; admin endpoints are off when it is unset."),
+            "checkinToken": bearer(
+                "The server's CHECKIN_TOKEN (door staff) or its ADMIN_TOKEN; "
+                "check-ins are off when both are unset."
+            ),
         },
     }
 
@@ -350,6 +362,7 @@ def build_document(max_seats: int) -> dict[str, Any]:
             {"name": "shows", "description": "Public show listings and seat maps."},
             {"name": "bookings", "description": "Holding, confirming and cancelling seats."},
             {"name": "admin", "description": "Needs the ADMIN_TOKEN bearer."},
+            {"name": "door", "description": "Needs the CHECKIN_TOKEN or ADMIN_TOKEN bearer."},
             {"name": "meta", "description": "Health checks and this document."},
         ],
         "paths": dict(paths),
