@@ -62,7 +62,12 @@ class SeatMapShortcut:
         return self.next(environ, start_response)
 
     def _listing_304(self, show_id: int, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
-        etag = seatcache.current_etag(show_id, self.redis, self.prefix)
+        # The grid's memo entry carries the listing's ETag too (both come from one snapshot).
+        entry = self.local.get(show_id) or self._read_grid(show_id)
+        if entry is not None:
+            etag: str | None = entry.snapshot_etag
+        else:  # e.g. a snapshot stored without its grid: ask Redis for the listing's tag alone
+            etag = seatcache.current_etag(show_id, self.redis, self.prefix)
         if etag is None or not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag):
             return None
         start_response("304 NOT MODIFIED", self._headers(environ, etag))
