@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import load_config
+from .config import load_config, with_database_settings
 from .events import install_session_hooks, message_owed
 from .extensions import csrf, db, migrate, redis_client
 from .fastpath import ConditionalSeatListing
@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config())
     if config:
         app.config.from_mapping(config)
+    with_database_settings(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)

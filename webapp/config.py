@@ -182,6 +182,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 10, minimum=1),
         "MAX_HELD_SEATS_PER_VISITOR": _int(env, "MAX_HELD_SEATS_PER_VISITOR", 10),
+        "MAX_HOLD_EXTENSIONS": _int(env, "MAX_HOLD_EXTENSIONS", 1),
         # Redis seat locks: a short TTL so a crashed worker never blocks a seat
         # for long, and a bounded wait before answering 409.
         "SEAT_LOCK_TTL_MS": _int(env, "SEAT_LOCK_TTL_MS", 5000, minimum=10),
@@ -219,3 +220,20 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": app_env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def with_database_settings(config: dict[str, Any]) -> None:
+    """Pass the settings SQL reads itself to every database connection, once the config is final.
+
+    MAX_HOLD_EXTENSIONS becomes the session setting ``marquee.max_hold_extensions``:
+    the booking reads (``extensions_left``) and the extend statement use it, so
+    every reader agrees with the extend path without being handed the setting.
+    Done after ``create_app`` merged its overrides, so a test's value counts.
+    """
+    engine = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(engine.get("connect_args") or {})
+    options = connect_args.get("options", "")
+    extensions = int(config["MAX_HOLD_EXTENSIONS"])
+    connect_args["options"] = f"{options} -c marquee.max_hold_extensions={extensions}".strip()
+    engine["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -106,6 +107,8 @@ class Show(db.Model):
     prices: Mapped[dict[str, int] | None] = mapped_column(JSONB(none_as_null=True))
     currency: Mapped[str | None] = mapped_column(String(3))
     auditorium_id: Mapped[int | None] = mapped_column(ForeignKey("auditoriums.id", ondelete="SET NULL"))
+    #: Refuse holds that would leave one available seat alone between taken seats, gaps or row ends.
+    no_single_seat_gaps: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -168,6 +171,7 @@ class Booking(db.Model):
         CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("(total IS NULL) = (currency IS NULL)", name="total_has_currency"),
+        CheckConstraint("extensions_used >= 0", name="extensions_used_not_negative"),
         # Target of the composite foreign keys that tie seats to the booking's status.
         UniqueConstraint("id", "status", name="uq_bookings_id_status"),
         Index("ix_bookings_show_id_created_at", "show_id", "created_at"),
@@ -202,6 +206,8 @@ class Booking(db.Model):
     total: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: How many times the hold was extended; at most MAX_HOLD_EXTENSIONS.
+    extensions_used: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
