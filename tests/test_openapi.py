@@ -282,8 +282,23 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.post(f"{lapsed_url}/confirm", headers=bearer(lapsing["token"])).status_code == 409
     assert client.post(f"{lapsed_url}/cancel", headers=bearer(lapsing["token"])).status_code == 409
     assert client.delete(lapsed_url, headers=bearer(lapsing["token"])).status_code == 409
+    assert client.post(f"{lapsed_url}/extend", headers=bearer(lapsing["token"])).status_code == 409
     pending = hold_ok(client, show_id, ["B1"])
     assert pending["booking"]["status"] == "PENDING"
+
+    # Choosing seats (issue 12): best available, extensions.
+    pending_url = f"/api/bookings/{pending['booking']['id']}"
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 200
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 409
+    assert client.post(f"{pending_url}/extend").status_code == 401
+    assert client.post(f"{pending_url}/extend", headers=bearer("x")).status_code == 403
+    assert client.post("/api/bookings/nope/extend", headers=bearer(token)).status_code == 404
+    assert client.post(f"{booking_url}/extend", headers=bearer(token)).status_code == 409  # cancelled
+    best = client.post("/api/bookings", json={"show_id": show_id, "quantity": 2})
+    assert best.status_code == 201
+    assert client.post("/api/bookings", json={"show_id": show_id, "quantity": 4}).status_code == 409
+    both = {"show_id": show_id, "quantity": 1, "seats": ["A1"]}
+    assert client.post("/api/bookings", json=both).status_code == 422
 
     bookings_url = f"/api/shows/{show_id}/bookings"
     listed = client.get(bookings_url, headers=admin_headers)

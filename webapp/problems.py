@@ -55,6 +55,10 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "auditorium_not_found": 404,
     "companion_without_wheelchair": 422,
+    "single_seat_gap": 409,
+    "no_adjacent_seats": 409,
+    "extension_limit": 409,
+    "booking_not_pending": 409,
 }
 
 

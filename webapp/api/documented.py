@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .auditorium_schemas import Auditorium, AuditoriumList, NewAuditorium
+from .hold_schemas import HoldRequest
 from .schemas import (
     Booking,
     BookingList,
     Health,
-    HoldRequest,
     HoldResponse,
     NewShow,
     Problem,

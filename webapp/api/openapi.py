@@ -137,12 +137,15 @@ OPERATIONS: tuple[Operation, ...] = (
               }, *_PAGING), ok_headers=_NEXT_PAGE, more_responses=_URI_TOO_LONG),
     Operation("post", "/api/bookings", "holdSeats", "bookings", "Hold seats for HOLD_SECONDS, all or none",
               description="Returns the booking and its token (the bearer for every other booking endpoint). "
-              "With an Idempotency-Key, a repeat of the same body within 24 hours returns the first "
+              "Send `seats` to hold those, or `quantity` (and `kind`) for the best available adjacent "
+              "seats in one row: nearest two thirds of the way back, then the row's centre, never "
+              "leaving a single seat alone where another choice would not. With an Idempotency-Key, "
+              "a repeat of the same body within 24 hours returns the first "
               "answer and holds nothing more.",
               ok=(201, "HoldResponse", "The seats are held."), body="HoldRequest",
               problems=(*DATABASE, *BODY, "show_not_found", "seats_unavailable", "show_started",
                         "idempotency_key_reused", "too_many_holds", "companion_without_wheelchair",
-                        *LIMITED),
+                        "single_seat_gap", "no_adjacent_seats", *LIMITED),
               parameters=({
                   "name": "Idempotency-Key", "in": "header", "required": False,
                   "description": "A client-chosen string of 16 to 255 visible ASCII characters (a UUID "
@@ -166,6 +169,14 @@ OPERATIONS: tuple[Operation, ...] = (
                         "booking_cancelled"),
               parameters=(_BOOKING,)),
     Operation("post", "/api/bookings/{booking_id}/cancel", "cancelBooking", **_CANCEL),
+    Operation("post", "/api/bookings/{booking_id}/extend", "extendBooking", "bookings",
+              "Extend a hold: HOLD_SECONDS from now, at most MAX_HOLD_EXTENSIONS times",
+              description="The booking's `extensions_left` says how many more times it can be done.",
+              ok=(200, "Booking", "The booking, still PENDING, with its new hold_expires_at."),
+              security="bookingToken",
+              problems=(*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired",
+                        "booking_not_pending", "extension_limit"),
+              parameters=(_BOOKING,)),
     Operation("get", "/api/auditoriums", "listAuditoriums", "admin",
               "Every auditorium (named seat plan), by name", ok=(200, "AuditoriumList", "The auditoriums."),
               problems=(*DATABASE, *ADMIN), security="adminToken"),
@@ -271,7 +282,12 @@ def _schemas(max_seats: int) -> dict[str, Any]:
     schemas = top["$defs"]
     for schema in schemas.values():
         schema.pop("title", None)
-    schemas["HoldRequest"]["properties"]["seats"]["maxItems"] = max_seats
+    # Optional, but never null: the schema of each alternative field is its non-null option.
+    properties = schemas["HoldRequest"]["properties"]
+    for name in ("seats", "quantity", "kind"):
+        options = properties[name].pop("anyOf")
+        properties[name] = {**next(o for o in options if o.get("type") != "null"), **properties[name]}
+    properties["seats"]["maxItems"] = properties["quantity"]["maximum"] = max_seats
     return schemas
 
 

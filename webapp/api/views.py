@@ -20,13 +20,13 @@ from ..jsonutil import dumps
 from ..models import BookingStatus
 from ..problems import MalformedJSON, UnsupportedMediaType
 from ..seatcache import current_etag, seat_snapshot
-from ..services import SettleAction, hold_and_commit, settle_and_commit
+from ..services import SettleAction, best_and_commit, extend_and_commit, hold_and_commit, settle_and_commit
 from ..validation import parse_booking_id, parse_show_id
+from .hold_schemas import HoldRequest
 from .openapi import openapi_document
 from .schemas import (
     Booking,
     BookingList,
-    HoldRequest,
     HoldResponse,
     NewShow,
     SeatStats,
@@ -142,8 +142,11 @@ def show_bookings(show_id: str) -> Response:
 @limits.holds
 def create_booking() -> Response:
     body = parse_body(HoldRequest, json_body(), max_seats=current_app.config["MAX_SEATS_PER_BOOKING"])
-    address = request.remote_addr
-    hold = hold_and_commit(body.command(visitor=f"ip:{address}", client_address=address), idempotency_key())
+    address, visitor, key = request.remote_addr, f"ip:{request.remote_addr}", idempotency_key()
+    if body.best_available:
+        hold = best_and_commit(body.best_command(visitor=visitor, client_address=address), key)
+    else:
+        hold = hold_and_commit(body.command(visitor=visitor, client_address=address), key)
     headers = {"Location": url_for(".booking", booking_id=hold.booking["id"])}
     if hold.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -175,6 +178,15 @@ def confirm_booking(booking_id: str) -> Response:
 @limits.booking_writes
 def cancel_booking(booking_id: str) -> Response:
     return _settle(settle.cancel_booking, booking_id)
+
+
+@bp.post("/bookings/<booking_id>/extend")
+@limits.booking_writes
+def extend_booking(booking_id: str) -> Response:
+    settled = extend_and_commit(parse_booking_id(booking_id), require_booking_token())
+    if settled.error is not None:
+        raise settled.error
+    return answer(Booking, settled.booking)
 
 
 @bp.get("/openapi.json")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..events import mark_seats_changed, on_transaction_end
 from ..locks import SeatLocker, SeatsLocked
 from ..models import BookingStatus
-from . import idempotency
+from . import gaps, idempotency
 from .errors import CompanionWithoutWheelchair, SeatsUnavailable, ShowStarted, TooManyHolds, ValidationFailed
 from .expiry import expire_bookings
 from .queries import booking_json, require_show
@@ -76,7 +76,7 @@ def hold_seats(
             return Hold(booking=replay.booking, token=replay.token, replayed=True)
 
     # Before any seat lock: a request turned away must not keep seats busy for others.
-    _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
+    gap_rule = _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
 
     try:
         lock = locker.acquire(request.show_id, request.seats)
@@ -84,6 +84,9 @@ def hold_seats(
         raise SeatsUnavailable(exc.labels) from None
     # Released once the caller's transaction ends, never before its commit.
     on_transaction_end(session, lambda: locker.release(lock))
+    if gap_rule:
+        # Locks the whole rows first (see gaps.py); shows without the rule skip this.
+        gaps.lock_rows_and_check(session, request.show_id, request.seats)
 
     booking_id = uuid.uuid4()
     token = new_token()
@@ -122,6 +125,7 @@ def hold_seats(
             confirmed_at=None,
             cancelled_at=None,
             expired_at=None,
+            extensions_left=settings.max_hold_extensions,
         )
     )
     if idempotency_key is not None:
@@ -221,14 +225,16 @@ def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest)
     return sorted({row.booking_id for row in requested.values() if row.lapsed})
 
 
-def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> None:
+def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> bool:
     """At most ``limit`` seats held at once by this visitor, and by this client address.
 
     Web holds count per session and per address, so a client that drops its
     cookie is still the same client; API holds are per address already.
+    Returns the show's single-seat-gap flag, read in the same query so that
+    shows without the rule pay no extra round trip for it.
     """
     if not limit or (request.visitor is None and request.client_address is None):
-        return
+        return gaps.show_has_gap_rule(session, request.show_id)
     # Serialises the holds of one visitor and of one address (in a fixed
     # order: no deadlock), so parallel requests cannot both squeeze under the
     # limit; other clients are unaffected.
@@ -238,18 +244,19 @@ def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -
         if key
     ):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-    held = session.execute(
+    held, gap_rule = session.execute(
         text(
             """
-            SELECT greatest(count(*) FILTER (WHERE b.visitor = :visitor),
-                            count(*) FILTER (WHERE b.client_address = :address))
-            FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
-            WHERE b.status = 'PENDING' AND b.hold_expires_at > now()
-              AND (b.visitor = :visitor OR b.client_address = :address)
+            SELECT (SELECT greatest(count(*) FILTER (WHERE b.visitor = :visitor),
+                                    count(*) FILTER (WHERE b.client_address = :address))
+                    FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
+                    WHERE b.status = 'PENDING' AND b.hold_expires_at > now()
+                      AND (b.visitor = :visitor OR b.client_address = :address)) AS held,
+                   coalesce((SELECT no_single_seat_gaps FROM shows WHERE id = :show_id), false)
             """
         ),
-        {"visitor": request.visitor, "address": request.client_address},
-    ).scalar_one()
+        {"visitor": request.visitor, "address": request.client_address, "show_id": request.show_id},
+    ).one()
     if held + len(request.seats) > limit:
         raise TooManyHolds(
             f"You already hold {held} seat(s); at most {limit} may be held at once. "
@@ -257,3 +264,4 @@ def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -
             limit=limit,
             held=held,
         )
+    return bool(gap_rule)

@@ -31,7 +31,7 @@ _STATS_SQL = f"""
 
 _SHOW_COLUMNS = (
     "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row, "
-    "sh.layout, sh.prices, sh.currency"
+    "sh.layout, sh.prices, sh.currency, sh.no_single_seat_gaps"
 )
 
 
@@ -47,6 +47,7 @@ def _show_json(row: Any) -> dict[str, Any]:
         # In the order of the kinds (PostgreSQL's jsonb keeps keys in its own order).
         "prices": None if row.prices is None else {k: row.prices[k] for k in KINDS if k in row.prices},
         "currency": row.currency,
+        "no_single_seat_gaps": row.no_single_seat_gaps,
         "stats": {
             "total": row.total,
             "available": row.available,
@@ -149,7 +150,12 @@ def require_show(session: Session, show_id: int) -> None:
         raise ShowNotFound(f"There is no show {show_id}.")
 
 
-_BOOKING_SELECT = """
+#: MAX_HOLD_EXTENSIONS, which webapp/config.py passes to every connection as a
+#: setting, so that each reader of a booking agrees with the extend path
+#: without the setting being handed down to it. 1 (the default) elsewhere.
+MAX_EXTENSIONS_SQL = "coalesce(nullif(current_setting('marquee.max_hold_extensions', true), '')::int, 1)"
+
+_BOOKING_SELECT = f"""
     SELECT b.id, b.show_id, b.token_hash,
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
                 THEN 'EXPIRED' ELSE b.status END AS status,
@@ -157,6 +163,8 @@ _BOOKING_SELECT = """
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
                 THEN b.hold_expires_at ELSE b.expired_at END AS expired_at,
            b.email, b.visitor, b.total, b.currency,
+           CASE WHEN b.status = 'PENDING' AND b.hold_expires_at > now()
+                THEN greatest(0, {MAX_EXTENSIONS_SQL} - b.extensions_used) ELSE 0 END AS extensions_left,
            ARRAY(SELECT bs.label FROM booking_seats bs
                  WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
     FROM bookings b"""
@@ -176,6 +184,7 @@ def booking_json(row: Any) -> dict[str, Any]:
         "confirmed_at": row.confirmed_at,
         "cancelled_at": row.cancelled_at,
         "expired_at": row.expired_at,
+        "extensions_left": row.extensions_left,
     }
 
 

@@ -57,6 +57,10 @@ def _lock_booking(session: Session, booking_id: uuid.UUID, token: str | None) ->
     ).one()
 
 
+#: The same lock for extend.py: every writer of a booking takes it alike.
+lock_booking = _lock_booking
+
+
 def confirm_booking(session: Session, booking_id: uuid.UUID, token: str | None) -> Settled:
     """PENDING -> CONFIRMED. A repeat is a no-op, so retries and races are safe.
 
