@@ -158,6 +158,9 @@ def create_show() -> Response:
     form_errors: dict[str, str] = {}
     body = _show_body(form, form_errors)
     show_plan_fields(form, body, form_errors)
+    # A checkbox: sent ("on") when ticked, absent otherwise.
+    body["no_single_seat_gaps"] = bool(request.form.get("no_single_seat_gaps"))
+    form["no_single_seat_gaps"] = "on" if body["no_single_seat_gaps"] else ""
     try:
         show = parse_body(NewShow, body).model_dump()
     except ValidationFailed as exc:
