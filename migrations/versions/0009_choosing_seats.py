@@ -21,10 +21,11 @@ def upgrade():
                                      server_default=sa.text('false')))
     op.add_column('bookings', sa.Column('extensions_used', sa.SmallInteger(), nullable=False,
                                         server_default=sa.text('0')))
-    op.create_check_constraint('extensions_used_not_negative', 'bookings', 'extensions_used >= 0')
+    op.create_check_constraint(op.f('ck_bookings_extensions_used_not_negative'), 'bookings',
+                                'extensions_used >= 0')
 
 
 def downgrade():
-    op.drop_constraint('ck_bookings_extensions_used_not_negative', 'bookings', type_='check')
+    op.drop_constraint(op.f('ck_bookings_extensions_used_not_negative'), 'bookings', type_='check')
     op.drop_column('bookings', 'extensions_used')
     op.drop_column('shows', 'no_single_seat_gaps')

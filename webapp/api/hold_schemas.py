@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..booking.best import BestRequest
 from ..booking.holds import HoldRequest as HoldCommand
@@ -92,6 +93,13 @@ class HoldRequest(RequestBody):
     def _quantity(cls, value: Any, info: ValidationInfo) -> int:
         max_seats = (info.context or {}).get("max_seats", 10)
         return checked(whole_number, value, 1, max_seats)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if value is None:  # optional, but when sent it is a kind (as the document says)
+            raise PydanticCustomError("invalid", "must be standard, premium or wheelchair")
+        return value
 
     @field_validator("email", mode="before")
     @classmethod
