@@ -346,6 +346,21 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
         == 201
     )
 
+    # Operations (issue 15): the report, an admin cancelling a booking, a show cancelled.
+    report_url = f"/api/shows/{priced_id}/report"
+    assert client.get(report_url, headers=admin_headers).get_json()["held"] == 3
+    assert client.get(report_url).status_code == 401
+    assert client.get(report_url, headers=bearer("x")).status_code == 403
+    assert client.get("/api/shows/999/report", headers=admin_headers).status_code == 404
+    by_admin = hold_ok(client, priced_id, ["A1"])["booking"]["id"]
+    assert client.post(f"/api/bookings/{by_admin}/cancel", headers=admin_headers).status_code == 200
+    cancel_url = f"/api/shows/{priced_id}/cancel"
+    assert client.post(cancel_url).status_code == 401
+    assert client.post(cancel_url, headers=bearer("x")).status_code == 403
+    assert client.post("/api/shows/999/cancel", headers=admin_headers).status_code == 404
+    assert client.post(cancel_url, headers=admin_headers).get_json()["status"] == "CANCELLED"
+    assert client.post("/api/bookings", json={"show_id": priced_id, "seats": ["A2"]}).status_code == 409
+
     start_show(app, show_id)
     start_show(app, priced_id)
     assert client.post("/api/bookings", json={"show_id": show_id, "seats": ["A3"]}).status_code == 409

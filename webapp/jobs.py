@@ -252,7 +252,7 @@ def relay_outbox() -> dict[str, int]:
 
 
 def send_confirmation(outbox_id: int) -> dict[str, Any]:
-    """Deliver one confirmation message, at most once per claim; see webapp/outbox.py."""
+    """Deliver one outbox message (a confirmation or a show cancellation), at most once per claim."""
     with _job_app() as app:
         config = app.config
         claimed = outbox.claim(
@@ -265,7 +265,7 @@ def send_confirmation(outbox_id: int) -> dict[str, Any]:
         if claimed is None:
             return {"outbox_id": outbox_id, "status": "not due"}
 
-        message = mail.confirmation_message(claimed, config["MAIL_FROM"])
+        message = mail.message_for(claimed, config["MAIL_FROM"])
         delay = config["DELIVERY_DELAY_SECONDS"]
         try:
             if delay:

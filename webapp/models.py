@@ -49,6 +49,11 @@ class SeatStatus(enum.StrEnum):
     BOOKED = "BOOKED"
 
 
+class ShowStatus(enum.StrEnum):
+    SCHEDULED = "SCHEDULED"
+    CANCELLED = "CANCELLED"
+
+
 class BookingStatus(enum.StrEnum):
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"
@@ -92,6 +97,8 @@ class Show(db.Model):
         CheckConstraint("seats_per_row BETWEEN 1 AND 50", name="seats_per_row_range"),
         CheckConstraint("char_length(btrim(title)) BETWEEN 1 AND 200", name="title_length"),
         Index("ix_shows_starts_at", "starts_at"),
+        CheckConstraint(_in("status", ShowStatus), name="status_valid"),
+        CheckConstraint("(status = 'CANCELLED') = (cancelled_at IS NOT NULL)", name="cancelled_at_set"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -107,6 +114,9 @@ class Show(db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
     auditorium_id: Mapped[int | None] = mapped_column(ForeignKey("auditoriums.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: SCHEDULED, or CANCELLED for good (webapp/booking/cancel_show.py); holds check it under a row lock.
+    status: Mapped[str] = mapped_column(Text, server_default=ShowStatus.SCHEDULED.value)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Seat(db.Model):
@@ -262,6 +272,7 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxKind(enum.StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
+    SHOW_CANCELLED = "show_cancelled"
 
 
 class OutboxMessage(db.Model):

@@ -45,6 +45,7 @@ STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     "show_not_found": 404,
     "show_started": 409,
+    "show_cancelled": 409,
     "booking_not_found": 404,
     "seats_unavailable": 409,
     "too_many_holds": 429,

@@ -14,11 +14,13 @@ from .schemas import (
     NewShow,
     Problem,
     Readiness,
+    Revenue,
     Seat,
     SeatList,
     SeatStats,
     Show,
     ShowList,
+    ShowReport,
 )
 
 #: Every model that appears in the OpenAPI document, in its order.
@@ -31,6 +33,8 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     Booking,
     BookingList,
     HoldResponse,
+    Revenue,
+    ShowReport,
     NewShow,
     HoldRequest,
     NewAuditorium,

@@ -53,6 +53,7 @@ class Operation:
     ok: tuple[int, str | None, str]
     problems: tuple[str, ...] = DATABASE
     body: str | None = None
+    #: The security scheme, or alternatives separated by "|".
     security: str | None = None
     description: str | None = None
     parameters: tuple[dict[str, Any], ...] = ()
@@ -93,10 +94,11 @@ _LOCATION = {"Location": _ref("headers", "Location")}
 _CANCEL = {
     "tag": "bookings",
     "summary": "Cancel a booking, releasing its seats at once",
-    "description": "Works on PENDING and CONFIRMED bookings; a repeat returns 200 and changes nothing.",
+    "description": "Works on PENDING and CONFIRMED bookings; a repeat returns 200 and changes nothing. "
+    "The admin token may cancel any booking.",
     "ok": (200, "Booking", "The booking, CANCELLED."),
     "problems": (*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired"),
-    "security": "bookingToken",
+    "security": "bookingToken|adminToken",
     "parameters": (_BOOKING,),
 }
 
@@ -127,6 +129,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/api/shows/{show_id}/seats/stats", "seatStats", "shows", "Seat counts by status",
               ok=(200, "SeatStats", "The counts; they agree with the seat map."),
               problems=(*DATABASE, "show_not_found"), parameters=(_SHOW,)),
+    Operation("post", "/api/shows/{show_id}/cancel", "cancelShow", "admin",
+              "Cancel a show: every live booking cancelled, its bookers told by e-mail",
+              description="In one transaction the show becomes CANCELLED, every PENDING or CONFIRMED "
+              "booking CANCELLED (lapsed holds EXPIRED) and its seats released; each cancelled booking "
+              "with an e-mail is owed one message. New holds then get 409 show_cancelled. A repeat "
+              "returns 200 and changes nothing.",
+              ok=(200, "Show", "The show, CANCELLED."), security="adminToken",
+              problems=(*DATABASE, *ADMIN, "show_not_found"), parameters=(_SHOW,)),
+    Operation("get", "/api/shows/{show_id}/report", "showReport", "admin",
+              "A show's figures: seats sold, held and available, check-ins, revenue",
+              ok=(200, "ShowReport", "The report; lapsed holds count as available."),
+              security="adminToken", problems=(*DATABASE, *ADMIN, "show_not_found"), parameters=(_SHOW,)),
     Operation("get", "/api/shows/{show_id}/bookings", "listShowBookings", "admin",
               "A show's bookings, oldest first (never with tokens)", ok=(200, "BookingList", "The bookings."),
               problems=(*DATABASE, *ADMIN, "show_not_found", "validation_error"), security="adminToken",
@@ -142,6 +156,7 @@ OPERATIONS: tuple[Operation, ...] = (
               ok=(201, "HoldResponse", "The seats are held."), body="HoldRequest",
               problems=(*DATABASE, *BODY, "show_not_found", "seats_unavailable", "show_started",
                         "idempotency_key_reused", "too_many_holds", "companion_without_wheelchair",
+                        "show_cancelled",
                         *LIMITED),
               parameters=({
                   "name": "Idempotency-Key", "in": "header", "required": False,
@@ -242,8 +257,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     built: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary}
     if op.description:
         built["description"] = op.description
-    if op.security:
-        built["security"] = [{op.security: []}]
+    if op.security:  # "a|b": either scheme will do
+        built["security"] = [{scheme: []} for scheme in op.security.split("|")]
     if op.parameters:
         built["parameters"] = list(op.parameters)
     if op.body:

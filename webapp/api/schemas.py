@@ -256,6 +256,7 @@ class Show(Shape):
     layout: Layout
     prices: Prices
     currency: Currency
+    status: Literal["SCHEDULED", "CANCELLED"] = Field(description="CANCELLED once the show was called off.")
     stats: SeatStats
 
 
@@ -327,6 +328,25 @@ class BookingList(Shape):
 class HoldResponse(Shape):
     booking: Booking
     token: str = Field(min_length=1, description="The booking's bearer token; shown once, keep it.")
+
+
+class Revenue(Shape):
+    """What the confirmed bookings were charged, in minor units; null/empty for an unpriced show."""
+
+    total: Total
+    currency: TotalCurrency
+    by_kind: dict[SeatKind, int] = Field(description="The total split by seat kind (seat prices held).")
+
+
+class ShowReport(Shape):
+    """A show's figures; lapsed holds count as available."""
+
+    capacity: int = Field(ge=0)
+    sold: int = Field(ge=0)
+    held: int = Field(ge=0)
+    available: int = Field(ge=0)
+    checked_in: int = Field(ge=0)
+    revenue: Revenue
 
 
 class Problem(Shape):

@@ -46,6 +46,10 @@ class ShowStarted(DomainError):
     code, title = "show_started", "The show has already started"
 
 
+class ShowCancelled(DomainError):
+    code, title = "show_cancelled", "The show was cancelled"
+
+
 class BookingNotFound(DomainError):
     code, title = "booking_not_found", "No such booking"
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..seatplan import KINDS
-from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowNotFound
+from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowCancelled, ShowNotFound
 from .paging import Page, PageRequest, bad_cursor, page_of
 from .tokens import token_matches
 
@@ -31,7 +31,7 @@ _STATS_SQL = f"""
 
 _SHOW_COLUMNS = (
     "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row, "
-    "sh.layout, sh.prices, sh.currency"
+    "sh.layout, sh.prices, sh.currency, sh.status"
 )
 
 
@@ -47,6 +47,7 @@ def _show_json(row: Any) -> dict[str, Any]:
         # In the order of the kinds (PostgreSQL's jsonb keeps keys in its own order).
         "prices": None if row.prices is None else {k: row.prices[k] for k in KINDS if k in row.prices},
         "currency": row.currency,
+        "status": row.status,
         "stats": {
             "total": row.total,
             "available": row.available,
@@ -147,6 +148,15 @@ def require_show(session: Session, show_id: int) -> None:
     found = session.execute(text("SELECT 1 FROM shows WHERE id = :id"), {"id": show_id}).first()
     if found is None:
         raise ShowNotFound(f"There is no show {show_id}.")
+
+
+def require_scheduled_show(session: Session, show_id: int) -> None:
+    """Raise ShowNotFound or ShowCancelled: why a hold on this show found no seat to lock."""
+    status = session.execute(text("SELECT status FROM shows WHERE id = :id"), {"id": show_id}).scalar()
+    if status is None:
+        raise ShowNotFound(f"There is no show {show_id}.")
+    if status == "CANCELLED":
+        raise ShowCancelled(f"Show {show_id} was cancelled; its seats can no longer be held.")
 
 
 _BOOKING_SELECT = """

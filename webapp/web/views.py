@@ -171,6 +171,7 @@ def hold(show_id: str) -> Response | tuple[str, int]:
     except (
         errors.TooManyHolds,
         errors.ShowStarted,
+        errors.ShowCancelled,
         errors.ValidationFailed,
         errors.CompanionWithoutWheelchair,
     ) as exc:
