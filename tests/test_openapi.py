@@ -72,7 +72,7 @@ def _served_operations(app) -> set[tuple[str, str]]:
     """
     served = set()
     for rule in app.url_map.iter_rules():
-        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz"}):
+        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz", "/metrics"}):
             continue
         methods = set(rule.methods or ())
         if "GET" in methods:
@@ -187,6 +187,9 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/api/openapi.json").status_code == 200
+    assert client.get("/metrics", headers=admin_headers).status_code == 200
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer("x")).status_code == 403
 
     new_show = {"title": "Contract", "starts_at": "2099-01-01T20:00:00Z", "rows": 2, "seats_per_row": 3}
     created = client.post("/api/shows", json={**new_show, "auditorium": "Two"}, headers=admin_headers)

@@ -104,7 +104,7 @@ def problem_response(
 
 
 def _always_json() -> bool:
-    return request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz"}
+    return request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz", "/metrics"}
 
 
 def _prefers_json() -> bool:

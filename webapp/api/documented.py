@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .auditorium_schemas import Auditorium, AuditoriumList, NewAuditorium
+from .report_schemas import Revenue, ShowReport
 from .schemas import (
     Booking,
     BookingList,
@@ -14,13 +15,11 @@ from .schemas import (
     NewShow,
     Problem,
     Readiness,
-    Revenue,
     Seat,
     SeatList,
     SeatStats,
     Show,
     ShowList,
-    ShowReport,
 )
 
 #: Every model that appears in the OpenAPI document, in its order.

@@ -59,6 +59,8 @@ class Operation:
     parameters: tuple[dict[str, Any], ...] = ()
     ok_headers: dict[str, Any] = field(default_factory=dict)
     more_responses: dict[str, Any] = field(default_factory=dict)
+    #: The success answer's media type; anything but JSON is documented as a string.
+    ok_media: str = JSON
 
 
 _SHOW = _ref("parameters", "ShowId")
@@ -195,6 +197,12 @@ OPERATIONS: tuple[Operation, ...] = (
               problems=(*DATABASE, *ADMIN, "auditorium_not_found"), parameters=(_AUDITORIUM,)),
     Operation("get", "/api/openapi.json", "openapi", "meta", "This document",
               ok=(200, None, "The OpenAPI 3.1 document."), problems=()),
+    Operation("get", "/metrics", "metrics", "admin", "Prometheus metrics (text format 0.0.4)",
+              description="Names start with marquee_: holds by outcome, request latency by endpoint, the "
+              "oldest overdue hold, the outbox backlog and dead messages, the job queue's length, and "
+              "whether seat locking is degraded (Redis down). docs/OPERATIONS.md says what to watch.",
+              ok=(200, None, "The metrics, summed over every web worker."), security="adminToken",
+              problems=(*DATABASE, *ADMIN), ok_media="text/plain"),
     Operation("get", "/healthz", "healthz", "meta", "Liveness: the process answers",
               ok=(200, "Health", "Alive."), problems=()),
     Operation("get", "/readyz", "readyz", "meta", "Readiness: PostgreSQL and Redis answer",
@@ -248,7 +256,9 @@ def _problem_responses(codes: tuple[str, ...]) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     status, schema_name, description = op.ok
     ok: dict[str, Any] = {"description": description}
-    if schema_name is None:
+    if op.ok_media != JSON:
+        ok["content"] = {op.ok_media: {"schema": {"type": "string"}}}
+    elif schema_name is None:
         ok["content"] = {JSON: {"schema": {"type": "object", "required": ["openapi", "paths"]}}}
     else:
         ok["content"] = {JSON: {"schema": _ref("schemas", schema_name)}}

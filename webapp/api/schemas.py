@@ -330,25 +330,6 @@ class HoldResponse(Shape):
     token: str = Field(min_length=1, description="The booking's bearer token; shown once, keep it.")
 
 
-class Revenue(Shape):
-    """What the confirmed bookings were charged, in minor units; null/empty for an unpriced show."""
-
-    total: Total
-    currency: TotalCurrency
-    by_kind: dict[SeatKind, int] = Field(description="The total split by seat kind (seat prices held).")
-
-
-class ShowReport(Shape):
-    """A show's figures; lapsed holds count as available."""
-
-    capacity: int = Field(ge=0)
-    sold: int = Field(ge=0)
-    held: int = Field(ge=0)
-    available: int = Field(ge=0)
-    checked_in: int = Field(ge=0)
-    revenue: Revenue
-
-
 class Problem(Shape):
     """An RFC 9457 problem, with a machine-readable `code` and the extras some codes carry.
 

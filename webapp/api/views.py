@@ -24,6 +24,7 @@ from ..seatcache import current_etag, seat_snapshot
 from ..services import SettleAction, hold_and_commit, settle_and_commit
 from ..validation import parse_booking_id, parse_show_id
 from .openapi import openapi_document
+from .report_schemas import ShowReport
 from .schemas import (
     Booking,
     BookingList,
@@ -34,7 +35,6 @@ from .schemas import (
     Shape,
     Show,
     ShowList,
-    ShowReport,
     dump,
     parse_body,
 )
