@@ -43,19 +43,11 @@ def cancel_show(session: Session, show_id: int) -> dict[str, Any]:
         text("SELECT id FROM seats WHERE show_id = :id AND status <> 'AVAILABLE' ORDER BY id FOR UPDATE"),
         {"id": show_id},
     )
-    lapsed = (
-        session.execute(
-            text(
-                """
-            SELECT id FROM bookings
-            WHERE show_id = :id AND status = 'PENDING' AND hold_expires_at <= statement_timestamp()
-            """
-            ),
-            {"id": show_id},
-        )
-        .scalars()
-        .all()
-    )
+    lapsed_sql = """
+        SELECT id FROM bookings
+        WHERE show_id = :id AND status = 'PENDING' AND hold_expires_at <= statement_timestamp()
+    """
+    lapsed = session.execute(text(lapsed_sql), {"id": show_id}).scalars().all()
     expire_bookings(session, lapsed)
     cancelled = session.execute(
         text(
