@@ -75,13 +75,13 @@ max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 
 # --- Logging -----------------------------------------------------------------------
-# Access log to stdout and errors to stderr: the process manager, Docker or the
-# platform collects them (twelve-factor). Duration in ms (%(M)s) helps spot
-# slow requests without a profiler.
-accesslog = "-"
+# No access log here: the app writes one line per request itself (webapp/
+# requestlog.py: JSON in production, with the request id), and a second line
+# from gunicorn would double the log volume and its cost. Errors go to stderr:
+# the process manager, Docker or the platform collects them (twelve-factor).
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
 proc_name = "marquee-web"
 
 # --- Process mechanics ------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_cancelling_a_show_cancels_every_live_booking_once(app, client, make_sho
     response = client.post(f"/api/shows/{show_id}/cancel", headers=admin_headers)
     assert response.status_code == 200
     assert response.get_json()["status"] == "CANCELLED"
-    assert response.get_json()["stats"] == {"total": 8, "available": 8, "held": 0, "booked": 0}
+    assert response.get_json()["stats"] == {"total": 8, "available": 8, "held": 0, "booked": 0, "checked_in": 0}
 
     statuses = dict(run_sql(app, "SELECT id::text, status FROM bookings"))
     assert statuses == {
@@ -230,3 +230,26 @@ def test_defuse_spreadsheet_formulas():
     assert defuse("ana@example.com") == "ana@example.com"
     assert defuse(None) == ""
     assert defuse(950) == "950"
+
+
+def test_cancelling_a_show_voids_its_tickets_and_keeps_who_came_in(client, make_show, admin_headers):
+    show_id = make_show(rows=1, seats_per_row=4)["id"]
+    tickets = []
+    for seats in (["A1"], ["A2", "A3"]):
+        held = hold_ok(client, show_id, seats)
+        confirmed = client.post(f"/api/bookings/{held['booking']['id']}/confirm", headers=bearer(held["token"]))
+        tickets.append(confirmed.get_json()["tickets"])
+    came_in = client.post("/api/checkins", json={"code": tickets[0][0]["code"]}, headers=admin_headers)
+    assert came_in.status_code == 200
+
+    assert client.post(f"/api/shows/{show_id}/cancel", headers=admin_headers).status_code == 200
+    for ticket in tickets[1]:
+        refused = client.post("/api/checkins", json={"code": ticket["code"]}, headers=admin_headers)
+        assert_problem(refused, 409, "ticket_void")
+    # The show is off: even the ticket already used admits nobody again...
+    again = client.post("/api/checkins", json={"code": tickets[0][0]["code"]}, headers=admin_headers)
+    assert_problem(again, 409, "ticket_void")
+    # ...but the record of who came in stays.
+    report = client.get(f"/api/shows/{show_id}/report", headers=admin_headers).get_json()
+    assert report["checked_in"] == 1
+    assert report["sold"] == 0

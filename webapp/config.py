@@ -184,6 +184,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # One line per request and every app log line: JSON for log shippers, plain for people.
         "LOG_FORMAT": log_format,
         "ADMIN_TOKEN": env.get("ADMIN_TOKEN", "") or None,
+        # Door staff: checks tickets in (POST /api/checkins, /admin/checkin) and nothing else.
+        "CHECKIN_TOKEN": env.get("CHECKIN_TOKEN", "") or None,
         "HOLD_SECONDS": _int(env, "HOLD_SECONDS", 10 if testing else 300, minimum=1),
         "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 10, minimum=1),

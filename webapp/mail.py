@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from .models import OutboxKind
 from .money import format_money
 from .outbox import Claim
+from .qr import ticket_png
 
 CONFIRMATION_SUBJECT = "Your Marquee booking is confirmed"
 SHOW_CANCELLED_SUBJECT = "Your Marquee show is cancelled"
@@ -62,12 +63,23 @@ def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
     ]
     if claimed.total is not None:
         lines.append(f"Total:      {format_money(claimed.total, claimed.currency)}")
-    lines += [
-        f"Booking:    {claimed.booking_id}",
-        "",
-        "Marquee",
-    ]
+    lines.append(f"Booking:    {claimed.booking_id}")
+    if claimed.tickets:
+        lines += ["", "Your tickets (show the QR code, attached, or the code at the door):"]
+        lines += [f"  Seat {label:<4} {code}" for label, code in claimed.tickets]
+    lines += ["", "Marquee"]
     message.set_content("\n".join(lines) + "\n")
+    for label, code in claimed.tickets:
+        # Inline, one PNG per ticket; the file name and Content-ID carry the code, so a
+        # mail client lists "ticket-E5-<code>.png" and the door can read either.
+        message.add_attachment(
+            ticket_png(code),
+            maintype="image",
+            subtype="png",
+            disposition="inline",
+            filename=f"ticket-{label}-{code}.png",
+            cid=f"<ticket-{code}@marquee>",
+        )
     return message
 
 

@@ -309,3 +309,34 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Ticket(db.Model):
+    """One seat of a confirmed booking, with the code the door scans.
+
+    Issued by the confirm, in its transaction. The code is looked up by a
+    unique index; ``checked_in_at`` is set once, by one conditional UPDATE
+    (webapp/booking/tickets.py), so two scans cannot both admit. A cancelled
+    booking's tickets carry ``voided_at``, and a ticket is never both void and
+    checked in.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "seat_id", name="uq_tickets_booking_id_seat_id"),
+        CheckConstraint("code ~ '^[A-Za-z0-9_-]{22,64}$'", name="code_format"),
+        CheckConstraint("checked_in_at IS NULL OR voided_at IS NULL", name="void_or_checked_in"),
+        Index("uq_tickets_code", "code", unique=True),
+        Index("ix_tickets_show_id_checked_in", "show_id", postgresql_where=text("checked_in_at IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
+    seat_id: Mapped[int] = mapped_column(ForeignKey("seats.id", ondelete="RESTRICT"))
+    #: Copied from the booking, so a show's check-ins are counted without a join.
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="RESTRICT"))
+    label: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -56,6 +56,8 @@ class Claim:
     currency: str | None = None
     #: What the message says: an ``OutboxKind`` value.
     kind: str = OutboxKind.BOOKING_CONFIRMED.value
+    #: (seat label, ticket code) of each ticket, in seat order.
+    tickets: tuple[tuple[str, str], ...] = ()
 
     @property
     def message_key(self) -> str:
@@ -153,7 +155,11 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
             SELECT c.id, c.attempts, c.kind, b.id AS booking_id, b.email, b.total, b.currency,
                    sh.title, sh.starts_at, sh.auditorium,
                    ARRAY(SELECT bs.label FROM booking_seats bs
-                         WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
+                         WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats,
+                   ARRAY(SELECT t.label FROM tickets t
+                         WHERE t.booking_id = b.id ORDER BY t.seat_id) AS ticket_seats,
+                   ARRAY(SELECT t.code FROM tickets t
+                         WHERE t.booking_id = b.id ORDER BY t.seat_id) AS ticket_codes
             FROM claimed c
             JOIN bookings b ON b.id = c.booking_id
             JOIN shows sh ON sh.id = b.show_id
@@ -175,6 +181,7 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
         seats=list(row.seats),
         total=row.total,
         currency=row.currency,
+        tickets=tuple(zip(row.ticket_seats, row.ticket_codes, strict=True)),
     )
 
 

@@ -56,6 +56,10 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "auditorium_not_found": 404,
     "companion_without_wheelchair": 422,
+    "ticket_not_found": 404,
+    "already_checked_in": 409,
+    "ticket_void": 409,
+    "wrong_show": 409,
 }
 
 

@@ -31,6 +31,7 @@ from .fields import (
     SEAT_LABEL_PATTERN,
     STARTS_AT_YEAR_PATTERN,
     TEXT_PATTERN,
+    TICKET_CODE_PATTERN,
     AuditoriumRef,
     Currency,
     CurrencyInput,
@@ -246,6 +247,12 @@ class SeatStats(Shape):
     booked: int = Field(ge=0)
 
 
+class ShowStats(SeatStats):
+    """A show's seat counts, and how many tickets the door has admitted."""
+
+    checked_in: int = Field(ge=0, description="Tickets admitted at the door.")
+
+
 class Show(Shape):
     id: ShowId
     title: str = Field(min_length=1, max_length=200)
@@ -257,7 +264,7 @@ class Show(Shape):
     prices: Prices
     currency: Currency
     status: Literal["SCHEDULED", "CANCELLED"] = Field(description="CANCELLED once the show was called off.")
-    stats: SeatStats
+    stats: ShowStats
 
 
 class ShowList(Shape):
@@ -293,6 +300,18 @@ class SeatList(Shape):
     seats: list[Seat] = Field(description="Row-major order.")
 
 
+class Ticket(Shape):
+    """One seat's ticket: its code admits one person, once."""
+
+    seat: SeatLabel
+    code: str | None = Field(
+        json_schema_extra={"pattern": TICKET_CODE_PATTERN},
+        description="Random, URL-safe; what the QR code holds. Null in admin listings: only the token "
+        "holder is given codes.",
+    )
+    checked_in_at: Timestamp | None = Field(description="When the door admitted it; null until then.")
+
+
 class Booking(Shape):
     """A booking. A PENDING booking whose hold has lapsed reads as EXPIRED (with expired_at) whether or not the expiry job has run."""  # noqa: E501
 
@@ -319,6 +338,7 @@ class Booking(Shape):
     confirmed_at: Timestamp | None = Field(description="Set once confirmed (kept if later cancelled).")
     cancelled_at: Timestamp | None = Field(description="Set once cancelled.")
     expired_at: Timestamp | None = Field(description="Set once the hold lapsed.")
+    tickets: list[Ticket] = Field(description="One per seat once CONFIRMED; [] in any other status.")
 
 
 class BookingList(Shape):
@@ -344,6 +364,7 @@ class Problem(Shape):
                 when("code", "validation_error", {"required": ["errors"]}),
                 when("code", "seats_unavailable", {"required": ["seats"]}),
                 when("code", "too_many_holds", {"required": ["limit", "held"]}),
+                when("code", "already_checked_in", {"required": ["checked_in_at"]}),
             ]
         },
     )
@@ -361,22 +382,9 @@ class Problem(Shape):
     )
     limit: int = Field(default=1, ge=1, description="too_many_holds: seats one visitor may hold.")
     held: int = Field(default=0, ge=0, description="too_many_holds: seats held already.")
-
-
-class Health(Shape):
-    """Written by webapp/health.py, which stays free of the API's models."""
-
-    status: Literal["ok"]
-
-
-class ReadinessChecks(Shape):
-    postgresql: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-    redis: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-
-
-class Readiness(Shape):
-    status: Literal["ok", "unavailable"]
-    checks: ReadinessChecks
+    checked_in_at: Timestamp | None = Field(
+        default=None, description="already_checked_in: when the ticket (or the booking's first) was admitted."
+    )
 
 
 def dump(model: type[Shape], data: Any) -> bytes:

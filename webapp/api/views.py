@@ -11,8 +11,8 @@ import orjson
 from flask import Blueprint, Response, current_app, request, url_for
 
 from .. import limits
-from ..auth import is_admin_token, require_admin, require_booking_token
-from ..booking import cancel_show, queries, report, settle, shows
+from ..auth import is_admin_token, require_admin, require_booking_token, require_door_staff
+from ..booking import cancel_show, queries, report, settle, shows, tickets
 from ..booking.errors import ValidationFailed
 from ..booking.paging import Page, page_request
 from ..caching import revalidate
@@ -38,6 +38,7 @@ from .schemas import (
     dump,
     parse_body,
 )
+from .ticket_schemas import CheckinRequest, CheckinResult
 
 bp = Blueprint("api", __name__)
 
@@ -197,6 +198,18 @@ def confirm_booking(booking_id: str) -> Response:
 @limits.booking_writes
 def cancel_booking(booking_id: str) -> Response:
     return _settle(settle.cancel_booking, booking_id, admin_may=True)
+
+
+@bp.post("/checkins")
+@limits.checkins
+@limits.sign_in_failures
+def check_in() -> Response:
+    """Admit a ticket's holder at the door; the database decides, once (webapp/booking/tickets.py)."""
+    require_door_staff()
+    body = parse_body(CheckinRequest, json_body())
+    admitted = tickets.check_in(db.session, body.code, body.show_id)  # a refusal wrote nothing
+    db.session.commit()
+    return answer(CheckinResult, admitted)
 
 
 @bp.get("/openapi.json")

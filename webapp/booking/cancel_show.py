@@ -60,6 +60,11 @@ def cancel_show(session: Session, show_id: int) -> dict[str, Any]:
                 UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, hold_expires_at = NULL
                 WHERE show_id = :id AND booking_id IN (SELECT id FROM cancelled)
                 RETURNING id
+            ), voided AS (
+                -- Tickets admit nobody any more; one already used stays checked in.
+                UPDATE tickets SET voided_at = statement_timestamp()
+                WHERE booking_id IN (SELECT id FROM cancelled)
+                  AND checked_in_at IS NULL AND voided_at IS NULL
             ), show AS (
                 UPDATE shows SET status = 'CANCELLED', cancelled_at = statement_timestamp()
                 WHERE id = :id RETURNING id

@@ -86,3 +86,21 @@ class AuthenticationRequired(DomainError):
 
 class Forbidden(DomainError):
     code, title = "forbidden", "Not allowed"
+
+
+class TicketNotFound(DomainError):
+    code, title = "ticket_not_found", "No such ticket"
+
+
+class AlreadyCheckedIn(DomainError):
+    """A second scan of a ticket, or a cancel after the door let someone in; carries ``checked_in_at``."""
+
+    code, title = "already_checked_in", "Already checked in"
+
+
+class TicketVoid(DomainError):
+    code, title = "ticket_void", "The ticket is void: its booking was cancelled"
+
+
+class WrongShow(DomainError):
+    code, title = "wrong_show", "The ticket is for another show"

@@ -84,7 +84,9 @@ def claim_key(session: Session, scope: str, key: str, request_hash: bytes, ttl_s
     ).one()
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
-    return Replay(booking=stored.response, token=_xor_pad(stored.masked_token, key).decode())
+    # Answers stored before bookings had tickets lack the key; a replayed hold has none anyway.
+    booking = {"tickets": [], **stored.response}
+    return Replay(booking=booking, token=_xor_pad(stored.masked_token, key).decode())
 
 
 def record_answer(session: Session, scope: str, key: str, booking: dict[str, Any], token: str) -> None:

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from .. import outbox
 from ..events import mark_seats_changed
 from ..models import BookingStatus
-from .errors import BookingCancelled, DomainError, HoldExpired
+from .errors import AlreadyCheckedIn, BookingCancelled, DomainError, HoldExpired
 from .expiry import expire_bookings
 from .queries import authorize_booking, get_booking
+from .tickets import issue_tickets, lock_for_cancel, void_tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,8 @@ def confirm_booking(session: Session, booking_id: uuid.UUID, token: str | None) 
             ),
             {"id": booking_id},
         )
+        # Under the same locks: the tickets exist exactly when the confirm does.
+        issue_tickets(session, booking_id)
         mark_seats_changed(session, booking.show_id)
         # Same transaction as the confirm: the message is owed exactly when the confirm commits.
         outbox.enqueue_confirmation(session, booking_id)
@@ -100,7 +103,11 @@ def confirm_booking(session: Session, booking_id: uuid.UUID, token: str | None) 
 def cancel_booking(
     session: Session, booking_id: uuid.UUID, token: str | None, *, as_admin: bool = False
 ) -> Settled:
-    """PENDING or CONFIRMED -> CANCELLED, releasing the seats at once. Repeats are no-ops.
+    """PENDING or CONFIRMED -> CANCELLED, releasing the seats at once and voiding the tickets.
+
+    Repeats are no-ops. A booking with a checked-in ticket is not cancelled
+    (``AlreadyCheckedIn``, nothing written): someone is already in the seat;
+    that holds for admins too (a whole show is cancelled with cancel_show).
 
     A lapsed hold cannot be cancelled: it is expired (if not yet) and the
     outcome says ``HoldExpired``. ``as_admin``: the caller has checked the
@@ -113,6 +120,18 @@ def cancel_booking(
         if booking.status == BookingStatus.PENDING:
             expire_bookings(session, [booking_id])
         return Settled(None, HoldExpired("The hold had already lapsed; there is nothing to cancel."))
+    if booking.status == BookingStatus.CONFIRMED:
+        # Locks the tickets too, so a scan at the door and this cancel cannot both win.
+        checked_in_at = lock_for_cancel(session, booking_id)
+        if checked_in_at is not None:
+            return Settled(
+                None,
+                AlreadyCheckedIn(
+                    "A ticket of this booking was checked in at the door; it can no longer be cancelled.",
+                    checked_in_at=checked_in_at,
+                ),
+            )
+        void_tickets(session, booking_id)
     if booking.status != BookingStatus.CANCELLED:
         session.execute(
             text(
