@@ -355,6 +355,9 @@
     });
   }
 
+  // The door page (static/checkin.js) localises the times of its answers too.
+  window.MarqueeLocalizeTimes = localizeTimes;
+
   // ------------------------------------------------------------------- start
 
   function start() {
@@ -363,6 +366,11 @@
     if (picker) initSeatPicker(picker);
     initCountdown();
     localizeTimes(document);
+    // Ticket pages: the Print button needs JavaScript, so it shows only with it.
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
   }
 
   if (document.readyState === "loading") {

@@ -177,7 +177,7 @@ def test_migration_keeps_every_booking_and_makes_rectangles_into_layouts(old_app
     assert (confirm.get_json()["status"], confirm.get_json()["total"]) == ("CONFIRMED", None)
     show = client.get(f"/api/shows/{one}").get_json()
     assert show["layout"] == ["ssss", "ssss", "ssss"]
-    assert show["stats"] == {"total": 12, "available": 9, "held": 0, "booked": 3}
+    assert show["stats"] == {"total": 12, "available": 9, "held": 0, "booked": 3, "checked_in": 0}
     seat = client.get(f"/api/shows/{one}/seats").get_json()["seats"][0]
     assert (seat["seat"], seat["column"], seat["kind"], seat["price"], seat["status"]) == (
         "A1",

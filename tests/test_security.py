@@ -466,7 +466,7 @@ def test_the_fast_path_304_carries_the_headers_flask_would_add(
     show = make_show()
     url = f"/api/shows/{show['id']}/seats"
     first = client.get(url)
-    shortcut = app.wsgi_app
+    shortcut = app.wsgi_app.next  # inside webapp/requestlog.py's RequestLog, which wraps everything
     assert isinstance(shortcut, webapp.fastpath.ConditionalSeatListing)
 
     def flask_must_not_run(environ: dict[str, Any], start_response: Any) -> Any:
@@ -477,6 +477,7 @@ def test_the_fast_path_304_carries_the_headers_flask_would_add(
     response = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert response.status_code == 304
     assert response.headers["ETag"] == first.headers["ETag"]
+    assert response.headers["X-Request-ID"]
     assert_security_headers(response, "fast-path 304")
     assert "Strict-Transport-Security" not in response.headers  # plain http, not production
 

@@ -14,12 +14,14 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .booking.best import BestRequest, hold_best
+from .booking.errors import DomainError
 from .booking.extend import extend_hold
 from .booking.holds import Hold, HoldRequest, hold_seats
 from .booking.settings import BookingSettings
 from .booking.settle import Settled
 from .extensions import db
 from .locks import SeatLocker
+from .metrics import count_hold
 
 SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
 
@@ -33,15 +35,26 @@ def seat_locker() -> SeatLocker:
 
 
 def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) -> Hold:
-    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end."""
-    hold = hold_seats(
-        db.session,
-        request,
-        settings=booking_settings(),
-        locker=seat_locker(),
-        idempotency_key=idempotency_key,
-    )
-    db.session.commit()
+    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end.
+
+    Every outcome is counted for /metrics (``marquee_holds_total``).
+    """
+    try:
+        hold = hold_seats(
+            db.session,
+            request,
+            settings=booking_settings(),
+            locker=seat_locker(),
+            idempotency_key=idempotency_key,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        count_hold("unavailable" if exc.code == "seats_unavailable" else exc.code)
+        raise
+    except Exception:
+        count_hold("error")
+        raise
+    count_hold("replayed" if hold.replayed else "held")
     return hold
 
 

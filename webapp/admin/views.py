@@ -34,6 +34,7 @@ from ..auth import is_admin_token
 from ..booking.errors import ValidationFailed
 from ..booking.paging import page_request
 from ..booking.queries import get_show, list_show_bookings, list_upcoming_shows
+from ..booking.report import show_report
 from ..booking.shows import create_show as create_show_with_seats
 from ..caching import no_store
 from ..extensions import db
@@ -190,6 +191,7 @@ def show_bookings(show_id: str) -> Response:
     return _page(
         "admin/show_bookings.html",
         show=get_show(db.session, sid),
+        report=show_report(db.session, sid),
         bookings=page.items,
         next_cursor=page.next_cursor,
         first_page=request.args.get("cursor") is None,

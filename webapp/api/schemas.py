@@ -35,6 +35,7 @@ from .fields import (
     SEAT_LABEL_PATTERN,
     STARTS_AT_YEAR_PATTERN,
     TEXT_PATTERN,
+    TICKET_CODE_PATTERN,
     AuditoriumRef,
     Currency,
     CurrencyInput,
@@ -205,6 +206,12 @@ class SeatStats(Shape):
     booked: int = Field(ge=0)
 
 
+class ShowStats(SeatStats):
+    """A show's seat counts, and how many tickets the door has admitted."""
+
+    checked_in: int = Field(ge=0, description="Tickets admitted at the door.")
+
+
 class Show(Shape):
     id: ShowId
     title: str = Field(min_length=1, max_length=200)
@@ -216,7 +223,8 @@ class Show(Shape):
     prices: Prices
     currency: Currency
     no_single_seat_gaps: bool = Field(description="Holds that would leave a seat alone are refused.")
-    stats: SeatStats
+    status: Literal["SCHEDULED", "CANCELLED"] = Field(description="CANCELLED once the show was called off.")
+    stats: ShowStats
 
 
 class ShowList(Shape):
@@ -252,6 +260,18 @@ class SeatList(Shape):
     seats: list[Seat] = Field(description="Row-major order.")
 
 
+class Ticket(Shape):
+    """One seat's ticket: its code admits one person, once."""
+
+    seat: SeatLabel
+    code: str | None = Field(
+        json_schema_extra={"pattern": TICKET_CODE_PATTERN},
+        description="Random, URL-safe; what the QR code holds. Null in admin listings: only the token "
+        "holder is given codes.",
+    )
+    checked_in_at: Timestamp | None = Field(description="When the door admitted it; null until then.")
+
+
 class Booking(Shape):
     """A booking. A PENDING booking whose hold has lapsed reads as EXPIRED (with expired_at) whether or not the expiry job has run."""  # noqa: E501
 
@@ -281,6 +301,7 @@ class Booking(Shape):
     extensions_left: int = Field(
         ge=0, description="How many more times the hold can be extended (0 unless a live PENDING hold)."
     )
+    tickets: list[Ticket] = Field(description="One per seat once CONFIRMED; [] in any other status.")
 
 
 class BookingList(Shape):
@@ -307,6 +328,7 @@ class Problem(Shape):
                 when("code", "seats_unavailable", {"required": ["seats"]}),
                 when("code", "single_seat_gap", {"required": ["seats"]}),
                 when("code", "too_many_holds", {"required": ["limit", "held"]}),
+                when("code", "already_checked_in", {"required": ["checked_in_at"]}),
             ]
         },
     )
@@ -326,22 +348,9 @@ class Problem(Shape):
     )
     limit: int = Field(default=1, ge=1, description="too_many_holds: seats one visitor may hold.")
     held: int = Field(default=0, ge=0, description="too_many_holds: seats held already.")
-
-
-class Health(Shape):
-    """Written by webapp/health.py, which stays free of the API's models."""
-
-    status: Literal["ok"]
-
-
-class ReadinessChecks(Shape):
-    postgresql: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-    redis: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-
-
-class Readiness(Shape):
-    status: Literal["ok", "unavailable"]
-    checks: ReadinessChecks
+    checked_in_at: Timestamp | None = Field(
+        default=None, description="already_checked_in: when the ticket (or the booking's first) was admitted."
+    )
 
 
 def dump(model: type[Shape], data: Any) -> bytes:

@@ -46,6 +46,10 @@ class ShowStarted(DomainError):
     code, title = "show_started", "The show has already started"
 
 
+class ShowCancelled(DomainError):
+    code, title = "show_cancelled", "The show was cancelled"
+
+
 class BookingNotFound(DomainError):
     code, title = "booking_not_found", "No such booking"
 
@@ -106,3 +110,19 @@ class ExtensionLimit(DomainError):
 
 class BookingNotPending(DomainError):
     code, title = "booking_not_pending", "The booking is no longer a hold"
+class TicketNotFound(DomainError):
+    code, title = "ticket_not_found", "No such ticket"
+
+
+class AlreadyCheckedIn(DomainError):
+    """A second scan of a ticket, or a cancel after the door let someone in; carries ``checked_in_at``."""
+
+    code, title = "already_checked_in", "Already checked in"
+
+
+class TicketVoid(DomainError):
+    code, title = "ticket_void", "The ticket is void: its booking was cancelled"
+
+
+class WrongShow(DomainError):
+    code, title = "wrong_show", "The ticket is for another show"

@@ -18,18 +18,18 @@ from ..events import mark_seats_changed
 from ..models import BookingStatus
 from .errors import BookingNotPending, ExtensionLimit, HoldExpired
 from .expiry import expire_bookings
-from .queries import MAX_EXTENSIONS_SQL, get_booking
+from .queries import get_booking
 from .settle import Settled, lock_booking
 
 # The new expiry is written on the booking and copied onto its seats in one
 # statement; the limit is checked in the same WHERE, under the booking's lock.
 _EXTEND = text(
-    f"""
+    """
     WITH extended AS (
         UPDATE bookings
         SET hold_expires_at = statement_timestamp() + make_interval(secs => :hold_seconds),
-            extensions_used = extensions_used + 1
-        WHERE id = :id AND status = 'PENDING' AND extensions_used < {MAX_EXTENSIONS_SQL}
+            extensions_left = extensions_left - 1
+        WHERE id = :id AND status = 'PENDING' AND extensions_left > 0
         RETURNING id, hold_expires_at
     ), seats AS (
         UPDATE seats SET hold_expires_at = extended.hold_expires_at

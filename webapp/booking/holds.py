@@ -24,7 +24,7 @@ from ..models import BookingStatus
 from . import gaps, idempotency
 from .errors import CompanionWithoutWheelchair, SeatsUnavailable, ShowStarted, TooManyHolds, ValidationFailed
 from .expiry import expire_bookings
-from .queries import booking_json, require_show
+from .queries import booking_json, require_scheduled_show
 from .settings import BookingSettings
 from .tokens import hash_token, new_token
 
@@ -100,6 +100,7 @@ def hold_seats(
         "visitor": request.visitor,
         "client_address": request.client_address,
         "hold_seconds": settings.hold_seconds,
+        "extensions": settings.max_hold_extensions,
     }
     rows = session.execute(_LOCK_AND_HOLD, params).all()
     if not _held(rows, request):
@@ -142,14 +143,25 @@ def hold_seats(
 # nothing is, and the rows tell the caller why. The booking's total is the
 # sum of the prices copied onto the seat rows just locked, so it is exactly
 # what was held, without another query.
+#
+# ``scheduled`` reads the show row FOR KEY SHARE, and only while it is
+# SCHEDULED; every seat lock depends on it through the join. A show cancel
+# takes the row FOR UPDATE, which conflicts with KEY SHARE: a hold in flight
+# finishes (and is then cancelled with the rest), and a later one waits for
+# the cancel, re-reads the row (READ COMMITTED) and finds it CANCELLED, so it
+# locks no seat and writes nothing. No hold can survive a cancel.
 _LOCK_AND_HOLD = text(
     """
-    WITH locked AS (
+    WITH scheduled AS MATERIALIZED (
+        SELECT id, starts_at, currency FROM shows
+        WHERE id = :show_id AND status = 'SCHEDULED'
+        FOR KEY SHARE
+    ), locked AS (
         SELECT s.id, s.label, s.status, s.booking_id, s.kind, s.price, sh.currency,
                s.label = ANY(:labels) AS requested,
                s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
                sh.starts_at <= now() AS started
-        FROM seats s JOIN shows sh ON sh.id = s.show_id
+        FROM seats s JOIN scheduled sh ON sh.id = s.show_id
         WHERE s.show_id = :show_id
           AND (s.label = ANY(:labels)
                OR s.booking_id IN (SELECT l.booking_id FROM seats l
@@ -172,9 +184,9 @@ _LOCK_AND_HOLD = text(
         FROM requested
     ), booking AS (
         INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, client_address,
-                              hold_expires_at, total, currency)
+                              hold_expires_at, total, currency, extensions_left)
         SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor, :client_address,
-               now() + make_interval(secs => :hold_seconds), total, currency
+               now() + make_interval(secs => :hold_seconds), total, currency, :extensions
         FROM verdict WHERE all_free
         RETURNING hold_expires_at, created_at, total, currency
     ), held AS (
@@ -202,8 +214,8 @@ def _held(rows: Sequence[Any], request: HoldRequest) -> bool:
 
 def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest) -> list[uuid.UUID]:
     """Why a hold did not go through: raise the error, or return the lapsed bookings in the way."""
-    if not rows:
-        require_show(session, request.show_id)
+    if not rows:  # no such show, or it is cancelled (the statement locks no seat then)
+        require_scheduled_show(session, request.show_id)
     if rows and rows[0].started:
         raise ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
     requested = {row.label: row for row in rows if row.requested}

@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from .. import limits
 from ..booking import errors, settle
@@ -31,9 +32,11 @@ from ..booking.auditoriums import show_currency
 from ..booking.best import BestRequest
 from ..booking.holds import Hold, HoldRequest
 from ..booking.queries import authorize_booking, database_now, get_show, list_upcoming_shows
+from ..booking.tickets import booking_tickets
 from ..caching import no_store, revalidate
 from ..extensions import db
 from ..problems import status_of
+from ..qr import ticket_svg
 from ..seatcache import seat_snapshot
 from ..services import SettleAction, best_and_commit, extend_and_commit, hold_and_commit, settle_and_commit
 from ..validation import (
@@ -204,6 +207,7 @@ def hold(show_id: str) -> Response | tuple[str, int]:
 _HOLD_ERRORS = (
     errors.TooManyHolds,
     errors.ShowStarted,
+    errors.ShowCancelled,
     errors.ValidationFailed,
     errors.CompanionWithoutWheelchair,
 )
@@ -309,6 +313,21 @@ def my_bookings() -> Response:
 def booking(booking_id: str) -> Response:
     _, _, found = _owned(booking_id)
     return no_store(make_response(render_template("booking.html", **_booking_context(found))))
+
+
+@bp.get("/bookings/<booking_id>/tickets")
+def tickets(booking_id: str) -> Response:
+    """One QR code per ticket, printable and readable on a phone; only for the booking's own visitor."""
+    found_id, _, found = _owned(booking_id)
+    issued = booking_tickets(db.session, found_id) if found["status"] == "CONFIRMED" else []
+    page = render_template(
+        "tickets.html",
+        booking=found,
+        show=get_show(db.session, found["show_id"]),
+        # segno's SVG of a code of [A-Za-z0-9_-] and a seat label: nothing a visitor wrote.
+        tickets=[{**t, "svg": Markup(ticket_svg(t["code"], t["seat"]))} for t in issued],  # noqa: S704
+    )
+    return no_store(make_response(page))
 
 
 @bp.get("/bookings/<booking_id>/panel")
