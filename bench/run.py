@@ -264,6 +264,7 @@ def main() -> None:
     hot_show = create_shows(conn, 1, 10, 10, "hot contention")[0]
     map_show = create_shows(conn, 1, 10, 12, "seat map")[0]
     confirm_show_ids = create_shows(conn, 20, 26, 50, "confirms")
+    best_shows = create_shows(conn, 60, 26, 50, "best available")
     holds = insert_holds(conn, confirm_show_ids, overdue=False)
     # Production tables grow gradually and autovacuum keeps their statistics;
     # these were bulk-loaded a moment ago, so gather statistics as it would.
@@ -288,6 +289,10 @@ def main() -> None:
         results["seat_map_304"] = run_wrk(url, "seat_map.lua", str(map_show), etag)
         log("(d) confirms")
         results["confirms"] = run_wrk(url, "confirms.lua", str(holds_file), str(WRK_THREADS))
+        log("(f) best available, 2 seats")
+        results["best_available"] = run_wrk(
+            url, "best_available.lua", str(best_shows[0]), str(len(best_shows)), str(WRK_THREADS)
+        )
         results["web_worker_rss_mb"] = worker_rss_mb(web.pid)
     finally:
         stop(web)
@@ -395,6 +400,7 @@ def write_results(r: dict[str, Any]) -> None:
         ("seat_map", "(c) seat map, 120 seats"),
         ("seat_map_304", "(c) seat map, If-None-Match"),
         ("confirms", "(d) confirms"),
+        ("best_available", "(f) best available, 2 seats"),
     ):
         s = r[key]
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(s["statuses"].items()))

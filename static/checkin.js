@@ -10,15 +10,68 @@
     var input = document.getElementById("checkin-code");
     if (!form || !input) return;
 
+    var live = document.querySelector(".checkin-live");
+
     function ready() {
       input.value = "";
       input.focus();
     }
 
-    // After each answer (htmx swapped #checkin-result in), the next scan can come at once.
-    document.addEventListener("htmx:after:request", function (event) {
+    function fromForm(event) {
       var ctx = event.detail && event.detail.ctx;
-      if (ctx && ctx.sourceElement === form) ready();
+      return Boolean(ctx && ctx.sourceElement === form);
+    }
+
+    // What the door sees when there is no verdict: never the last scan's answer,
+    // which would pass a stale green ADMITTED off as this ticket's.
+    function say(verdict, detail, state) {
+      var section = document.getElementById("checkin-result");
+      if (!section) return;
+      section.className = "checkin-result checkin-result--" + state;
+      section.setAttribute("data-result", "");
+      var lines = [[verdict, "checkin-result__verdict"], [detail, "checkin-result__detail"]].map(function (line) {
+        var p = document.createElement("p");
+        p.className = line[1];
+        p.textContent = line[0];
+        return p;
+      });
+      section.replaceChildren.apply(section, lines);
+    }
+
+    // A scan goes out: the previous answer goes away at once; screen readers
+    // wait (aria-busy) and announce only the new answer.
+    document.addEventListener("htmx:before:request", function (event) {
+      if (!fromForm(event)) return;
+      if (live) live.setAttribute("aria-busy", "true");
+      say("Checking…", "Wait for the answer.", "ready");
+    });
+
+    // Only the answer partial (200) goes into #checkin-result. A lost sign-in or
+    // CSRF session (400, 401, 403) reloads the page, which then asks to sign in;
+    // anything else says there was no answer and keeps the page ready to scan.
+    document.addEventListener("htmx:before:swap", function (event) {
+      if (!fromForm(event)) return;
+      var status = event.detail.ctx.response.status;
+      if (status === 200) return;
+      event.preventDefault();
+      if (status === 400 || status === 401 || status === 403) {
+        window.location.reload();
+        return;
+      }
+      say("NO ANSWER", status === 429
+        ? "Too many scans from this door just now: wait a moment, then scan again."
+        : "The server could not answer (" + status + "). Scan the ticket again.", "no_answer");
+    });
+
+    document.addEventListener("htmx:error", function (event) {
+      if (fromForm(event)) say("NO ANSWER", "The server could not be reached. Scan the ticket again.", "no_answer");
+    });
+
+    // Whatever came back (or did not), the next scan can come at once.
+    document.addEventListener("htmx:finally:request", function (event) {
+      if (!fromForm(event)) return;
+      if (live) live.removeAttribute("aria-busy");
+      ready();
     });
     document.addEventListener("htmx:after:swap", function () {
       if (window.MarqueeLocalizeTimes) window.MarqueeLocalizeTimes(document);

@@ -72,7 +72,7 @@ def _served_operations(app) -> set[tuple[str, str]]:
     """
     served = set()
     for rule in app.url_map.iter_rules():
-        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz"}):
+        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz", "/metrics"}):
             continue
         methods = set(rule.methods or ())
         if "GET" in methods:
@@ -187,6 +187,9 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/api/openapi.json").status_code == 200
+    assert client.get("/metrics", headers=admin_headers).status_code == 200
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer("x")).status_code == 403
 
     new_show = {"title": "Contract", "starts_at": "2099-01-01T20:00:00Z", "rows": 2, "seats_per_row": 3}
     created = client.post("/api/shows", json={**new_show, "auditorium": "Two"}, headers=admin_headers)
@@ -322,8 +325,23 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.post(f"{lapsed_url}/confirm", headers=bearer(lapsing["token"])).status_code == 409
     assert client.post(f"{lapsed_url}/cancel", headers=bearer(lapsing["token"])).status_code == 409
     assert client.delete(lapsed_url, headers=bearer(lapsing["token"])).status_code == 409
+    assert client.post(f"{lapsed_url}/extend", headers=bearer(lapsing["token"])).status_code == 409
     pending = hold_ok(client, show_id, ["B1"])
     assert pending["booking"]["status"] == "PENDING"
+
+    # Choosing seats (issue 12): best available, extensions.
+    pending_url = f"/api/bookings/{pending['booking']['id']}"
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 200
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 409
+    assert client.post(f"{pending_url}/extend").status_code == 401
+    assert client.post(f"{pending_url}/extend", headers=bearer("x")).status_code == 403
+    assert client.post("/api/bookings/nope/extend", headers=bearer(token)).status_code == 404
+    assert client.post(f"{booking_url}/extend", headers=bearer(token)).status_code == 409  # cancelled
+    best = client.post("/api/bookings", json={"show_id": show_id, "quantity": 2})
+    assert best.status_code == 201
+    assert client.post("/api/bookings", json={"show_id": show_id, "quantity": 4}).status_code == 409
+    both = {"show_id": show_id, "quantity": 1, "seats": ["A1"]}
+    assert client.post("/api/bookings", json=both).status_code == 422
 
     bookings_url = f"/api/shows/{show_id}/bookings"
     listed = client.get(bookings_url, headers=admin_headers)
@@ -390,6 +408,21 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
         client.post("/api/bookings", json={"show_id": priced_id, "seats": ["B1", "B2", "B3"]}).status_code
         == 201
     )
+
+    # Operations (issue 15): the report, an admin cancelling a booking, a show cancelled.
+    report_url = f"/api/shows/{priced_id}/report"
+    assert client.get(report_url, headers=admin_headers).get_json()["held"] == 3
+    assert client.get(report_url).status_code == 401
+    assert client.get(report_url, headers=bearer("x")).status_code == 403
+    assert client.get("/api/shows/999/report", headers=admin_headers).status_code == 404
+    by_admin = hold_ok(client, priced_id, ["A1"])["booking"]["id"]
+    assert client.post(f"/api/bookings/{by_admin}/cancel", headers=admin_headers).status_code == 200
+    cancel_url = f"/api/shows/{priced_id}/cancel"
+    assert client.post(cancel_url).status_code == 401
+    assert client.post(cancel_url, headers=bearer("x")).status_code == 403
+    assert client.post("/api/shows/999/cancel", headers=admin_headers).status_code == 404
+    assert client.post(cancel_url, headers=admin_headers).get_json()["status"] == "CANCELLED"
+    assert client.post("/api/bookings", json={"show_id": priced_id, "seats": ["A2"]}).status_code == 409
 
     start_show(app, show_id)
     start_show(app, priced_id)

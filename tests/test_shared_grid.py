@@ -20,8 +20,9 @@ from webapp import localgrids, seatcache
 
 @pytest.fixture
 def shortcut(app) -> webapp.fastpath.SeatMapShortcut:
-    assert isinstance(app.wsgi_app, webapp.fastpath.SeatMapShortcut)
-    return app.wsgi_app
+    shortcut = app.wsgi_app.next  # inside webapp/requestlog.py's RequestLog, which wraps everything
+    assert isinstance(shortcut, webapp.fastpath.SeatMapShortcut)
+    return shortcut
 
 
 def hold(client, show_id: int, seats: list[str]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from werkzeug.http import parse_etags
 
 from . import seatcache
 from .localgrids import GridEntry, LocalGrids
+from .requestlog import ENDPOINT_KEY
 from .security import HSTS, SECURITY_HEADERS, wants_hsts
 from .web.seatmap import seat_map_etag
 
@@ -70,6 +71,7 @@ class SeatMapShortcut:
             etag = seatcache.current_etag(show_id, self.redis, self.prefix)
         if etag is None or not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag):
             return None
+        environ[ENDPOINT_KEY] = "api.seats"  # the route Flask would have used (request log, metrics)
         start_response("304 NOT MODIFIED", self._headers(environ, etag))
         return []
 
@@ -78,6 +80,7 @@ class SeatMapShortcut:
         entry = self.local.get(show_id) or self._read_grid(show_id)
         if entry is None:
             return None
+        environ[ENDPOINT_KEY] = "web.seatmap"
         validators = environ.get("HTTP_IF_NONE_MATCH")
         accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
         if validators and seatcache.grid_etag_matches(parse_etags(validators), entry.etag):

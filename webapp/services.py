@@ -13,11 +13,15 @@ from collections.abc import Callable
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .booking.best import BestRequest, hold_best
+from .booking.errors import DomainError
+from .booking.extend import extend_hold
 from .booking.holds import Hold, HoldRequest, hold_seats
 from .booking.settings import BookingSettings
 from .booking.settle import Settled
 from .extensions import db
 from .locks import SeatLocker
+from .metrics import count_hold
 
 SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
 
@@ -31,8 +35,32 @@ def seat_locker() -> SeatLocker:
 
 
 def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) -> Hold:
-    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end."""
-    hold = hold_seats(
+    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end.
+
+    Every outcome is counted for /metrics (``marquee_holds_total``).
+    """
+    try:
+        hold = hold_seats(
+            db.session,
+            request,
+            settings=booking_settings(),
+            locker=seat_locker(),
+            idempotency_key=idempotency_key,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        count_hold("unavailable" if exc.code == "seats_unavailable" else exc.code)
+        raise
+    except Exception:
+        count_hold("error")
+        raise
+    count_hold("replayed" if hold.replayed else "held")
+    return hold
+
+
+def best_and_commit(request: BestRequest, idempotency_key: str | None = None) -> Hold:
+    """Hold the best block of adjacent seats and commit; errors as for ``hold_and_commit``."""
+    hold = hold_best(
         db.session,
         request,
         settings=booking_settings(),
@@ -41,6 +69,13 @@ def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) ->
     )
     db.session.commit()
     return hold
+
+
+def extend_and_commit(booking_id: uuid.UUID, token: str | None) -> Settled:
+    """Extend the hold by HOLD_SECONDS from now, and commit (also an expiry it reports as an error)."""
+    settled = extend_hold(db.session, booking_id, token, booking_settings().hold_seconds)
+    db.session.commit()
+    return settled
 
 
 def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | None) -> Settled:

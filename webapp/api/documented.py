@@ -6,10 +6,11 @@ from pydantic import BaseModel
 
 from .auditorium_schemas import Auditorium, AuditoriumList, NewAuditorium
 from .health_schemas import Health, Readiness
+from .hold_schemas import HoldRequest
+from .report_schemas import Revenue, ShowReport
 from .schemas import (
     Booking,
     BookingList,
-    HoldRequest,
     HoldResponse,
     NewShow,
     Problem,
@@ -35,6 +36,8 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     Booking,
     BookingList,
     HoldResponse,
+    Revenue,
+    ShowReport,
     NewShow,
     HoldRequest,
     CheckinRequest,

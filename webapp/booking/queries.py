@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..seatplan import KINDS
-from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowNotFound
+from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowCancelled, ShowNotFound
 from .paging import Page, PageRequest, bad_cursor, page_of
 from .tokens import token_matches
 
@@ -33,7 +33,7 @@ _STATS_SQL = f"""
 
 _SHOW_COLUMNS = (
     "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row, "
-    "sh.layout, sh.prices, sh.currency"
+    "sh.layout, sh.prices, sh.currency, sh.no_single_seat_gaps, sh.status"
 )
 
 
@@ -49,6 +49,8 @@ def _show_json(row: Any) -> dict[str, Any]:
         # In the order of the kinds (PostgreSQL's jsonb keeps keys in its own order).
         "prices": None if row.prices is None else {k: row.prices[k] for k in KINDS if k in row.prices},
         "currency": row.currency,
+        "no_single_seat_gaps": row.no_single_seat_gaps,
+        "status": row.status,
         "stats": {
             "total": row.total,
             "available": row.available,
@@ -154,6 +156,15 @@ def require_show(session: Session, show_id: int) -> None:
         raise ShowNotFound(f"There is no show {show_id}.")
 
 
+def require_scheduled_show(session: Session, show_id: int) -> None:
+    """Raise ShowNotFound or ShowCancelled: why a hold on this show found no seat to lock."""
+    status = session.execute(text("SELECT status FROM shows WHERE id = :id"), {"id": show_id}).scalar()
+    if status is None:
+        raise ShowNotFound(f"There is no show {show_id}.")
+    if status == "CANCELLED":
+        raise ShowCancelled(f"Show {show_id} was cancelled; its seats can no longer be held.")
+
+
 _BOOKING_SELECT = """
     SELECT b.id, b.show_id, b.token_hash,
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
@@ -162,6 +173,8 @@ _BOOKING_SELECT = """
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
                 THEN b.hold_expires_at ELSE b.expired_at END AS expired_at,
            b.email, b.visitor, b.total, b.currency,
+           CASE WHEN b.status = 'PENDING' AND b.hold_expires_at > now()
+                THEN b.extensions_left ELSE 0 END AS extensions_left,
            ARRAY(SELECT bs.label FROM booking_seats bs
                  WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats,
            ARRAY(SELECT t.label FROM tickets t
@@ -203,6 +216,7 @@ def booking_json(row: Any, with_codes: bool = True) -> dict[str, Any]:
         "confirmed_at": row.confirmed_at,
         "cancelled_at": row.cancelled_at,
         "expired_at": row.expired_at,
+        "extensions_left": row.extensions_left,
         "tickets": _tickets(row, with_codes),
     }
 

@@ -15,6 +15,8 @@ class BookingSettings:
     max_held_seats_per_visitor: int
     #: How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int
+    #: How many times a hold may be extended (by another hold_seconds from then).
+    max_hold_extensions: int = 1
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BookingSettings:
@@ -23,4 +25,5 @@ class BookingSettings:
             hold_seconds=config["HOLD_SECONDS"],
             max_held_seats_per_visitor=config["MAX_HELD_SEATS_PER_VISITOR"],
             idempotency_ttl_seconds=config["IDEMPOTENCY_TTL_SECONDS"],
+            max_hold_extensions=config["MAX_HOLD_EXTENSIONS"],
         )

@@ -1,6 +1,6 @@
-"""The web pages. The routes live in ``views``, on its blueprint; ``templating`` adds the template helpers."""
+"""The web pages: routes in ``views`` and ``booking_views`` (one blueprint), helpers in ``templating``."""
 
-from . import templating  # noqa: F401  - registers the template helpers on bp
+from . import booking_views, templating  # noqa: F401  - register their routes and helpers on bp
 from .views import bp
 
 __all__ = ["bp"]
