@@ -15,6 +15,10 @@ class BookingSettings:
     max_held_seats_per_visitor: int
     #: How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int
+    #: Whether the connection prepares repeated statements (DB_PREPARED_STATEMENTS):
+    #: only then can the hold statement run on a generic plan instead of being planned
+    #: afresh each time (see ``holds._GENERIC_PLAN``).
+    prepared_statements: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BookingSettings:
@@ -23,4 +27,5 @@ class BookingSettings:
             hold_seconds=config["HOLD_SECONDS"],
             max_held_seats_per_visitor=config["MAX_HELD_SEATS_PER_VISITOR"],
             idempotency_ttl_seconds=config["IDEMPOTENCY_TTL_SECONDS"],
+            prepared_statements=config.get("DB_PREPARED_STATEMENTS", True),
         )
