@@ -68,6 +68,21 @@ def test_hold_conflict_lists_only_unavailable_seats(client, make_show):
     assert seat_statuses(client, show["id"])["A3"] == "AVAILABLE"
 
 
+def test_taken_seats_are_refused_by_redis_until_a_cancel_frees_them(app, client, make_show, redis_conn):
+    show = make_show()
+    first = hold_ok(client, show["id"], ["A1", "A2"])
+    key = f"{app.config['REDIS_KEY_PREFIX']}seatlock:{{show:{show['id']}}}:A1"
+    assert redis_conn.get(key) == b"taken"  # the commit left a marker, not a deleted lock
+    assert 0 < redis_conn.pttl(key) <= app.config["SEAT_TAKEN_TTL_MS"]
+    problem = assert_problem(hold(client, show["id"], ["A2", "A1"]), 409, "seats_unavailable")
+    assert problem["seats"] == ["A2", "A1"]
+
+    cancelled = client.post(f"/api/bookings/{first['booking']['id']}/cancel", headers=bearer(first["token"]))
+    assert cancelled.status_code == 200
+    assert redis_conn.exists(key) == 0  # at once, not when the marker would lapse
+    assert hold_ok(client, show["id"], ["A1", "A2"])["booking"]["seats"] == ["A1", "A2"]
+
+
 def test_hold_of_booked_seat_is_409(client, make_show):
     show = make_show()
     first = hold_ok(client, show["id"], ["C1"])

@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         prefix=app.config["REDIS_KEY_PREFIX"],
         ttl_ms=app.config["SEAT_LOCK_TTL_MS"],
         wait_ms=app.config["SEAT_LOCK_WAIT_MS"],
+        taken_ms=app.config["SEAT_TAKEN_TTL_MS"],
     )
     install_session_hooks()
 

@@ -197,6 +197,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # for long, and a bounded wait before answering 409.
         "SEAT_LOCK_TTL_MS": _int(env, "SEAT_LOCK_TTL_MS", 5000, minimum=10),
         "SEAT_LOCK_WAIT_MS": _int(env, "SEAT_LOCK_WAIT_MS", 200),
+        # How long a seat PostgreSQL showed taken is refused by the Redis lock
+        # script alone (never past its hold's expiry; a cancel clears it); 0: off.
+        "SEAT_TAKEN_TTL_MS": _int(env, "SEAT_TAKEN_TTL_MS", 2000),
         "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 3600, minimum=1),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024, minimum=1024),
         "SMTP_URL": env.get("SMTP_URL", "") or None,

@@ -38,7 +38,16 @@ def mark_seats_changed(session: Session, show_id: int) -> None:
 
 def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction commits or rolls back."""
-    session.info.setdefault(_ON_END, []).append(callback)
+    session.info.setdefault(_ON_END, []).append(lambda committed=False: callback())
+
+
+def on_outcome(session: Session, callback: Callable[[bool], None]) -> None:
+    """Run ``callback(committed)`` once the current transaction commits (True) or rolls back.
+
+    For an effect that differs by outcome but must cost one call either way
+    (the seat locks: released, or kept as taken markers after a commit).
+    """
+    session.info.setdefault(_ON_END, []).append(lambda committed=False: callback(committed))
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -51,17 +60,17 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
-def _run(callbacks: list[Callable[[], None]]) -> None:
+def _run(callbacks: list[Callable[..., None]], *args: bool) -> None:
     for callback in callbacks:
         try:
-            callback()
+            callback(*args)
         except Exception:  # an after-commit effect must never undo a committed booking
             log.exception("after-transaction callback failed")
 
 
 def _after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED_SHOWS, set())
-    _run(session.info.pop(_ON_END, []))
+    _run(session.info.pop(_ON_END, []), True)
     _run(session.info.pop(_ON_COMMIT, []))
     for show_id in sorted(changed):
         try:

@@ -7,6 +7,18 @@ on without locks, and a lock that expires mid-transaction is harmless.
 
 Keys look like ``<prefix>seatlock:{show:42}:A1``: the hash tag puts every
 seat of a show in one Redis Cluster slot, so one script can take them all.
+
+A seat's key also remembers, for a moment, that PostgreSQL has it taken:
+when a transaction that held it commits, or that found it held or booked
+ends, its lock is not deleted but turned into a ``taken`` marker for
+SEAT_TAKEN_TTL_MS (2 s, never past the hold's own expiry). Under contention
+most requests ask for seats already taken; when every seat asked for is
+marked taken the request is turned away by the lock script alone (409, no
+PostgreSQL work, no waiting). When only some are, the others are locked
+and PostgreSQL says exactly which seats are taken. The marker can only be
+stale by a cancel whose clearing failed (``forget`` is best effort), and
+then for at most its TTL, as long as the seat-map snapshot may be
+(webapp/seatcache.py). A seat that is free is never refused for longer.
 """
 
 from __future__ import annotations
@@ -21,29 +33,66 @@ import redis
 
 log = logging.getLogger(__name__)
 
+#: The value of a key that marks its seat as taken in PostgreSQL, not locked by a request.
+TAKEN = "taken"
+
 # KEYS: seat keys; ARGV[1]: owner token; ARGV[2]: TTL in ms.
-# Returns the 1-based positions of keys someone else holds; empty = all taken.
+# Another request's lock on any key: returns {0, 1-based positions of the locked keys}.
+# Every key a taken marker: returns {1, every position} (all of them are taken).
+# Otherwise locks the free keys and returns {} (markers on some keys are left
+# as they are: PostgreSQL will say exactly which seats are taken).
 _ACQUIRE = """
-local busy = {}
+local locked = {}
+local taken = 0
 for i, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 then busy[#busy + 1] = i end
+  local value = redis.call('GET', key)
+  if value == 'taken' then
+    taken = taken + 1
+  elseif value then
+    locked[#locked + 1] = i
+  end
 end
-if #busy > 0 then return busy end
+if #locked > 0 then
+  table.insert(locked, 1, 0)
+  return locked
+end
+if taken == #KEYS then
+  local all = {1}
+  for i = 1, #KEYS do all[#all + 1] = i end
+  return all
+end
 for _, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+  if redis.call('EXISTS', key) == 0 then redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
 end
-return busy
+return {}
 """
 
-# Compare-and-delete: a lock that expired and was taken by someone else stays theirs.
+# Compare-and-delete: a lock that expired and was taken by someone else stays
+# theirs. ARGV[1]: owner token; ARGV[i + 1]: ms to keep KEYS[i] as a taken
+# marker instead of deleting it (0: delete).
 _RELEASE = """
 local released = 0
-for _, key in ipairs(KEYS) do
+for i, key in ipairs(KEYS) do
   if redis.call('GET', key) == ARGV[1] then
-    released = released + redis.call('DEL', key)
+    local keep = tonumber(ARGV[i + 1] or '0')
+    if keep > 0 then
+      redis.call('SET', key, 'taken', 'PX', keep)
+    else
+      redis.call('DEL', key)
+    end
+    released = released + 1
   end
 end
 return released
+"""
+
+# Forget taken markers (a cancel freed the seats); a request's lock is left alone.
+_FORGET = """
+local forgotten = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == 'taken' then forgotten = forgotten + redis.call('DEL', key) end
+end
+return forgotten
 """
 
 # After a Redis failure, skip it for this long instead of paying a timeout per request.
@@ -54,24 +103,31 @@ _RETRY_AFTER_FAILURE_S = 1.0
 class SeatLock:
     keys: list[str]
     token: str
+    labels: tuple[str, ...] = ()
 
 
 class SeatsLocked(Exception):
-    """Another request holds the locks on these seats right now."""
+    """Another request holds the locks on these seats right now, or they are taken."""
 
-    def __init__(self, labels: list[str]) -> None:
+    def __init__(self, labels: list[str], taken: bool = False) -> None:
         super().__init__(", ".join(labels))
         self.labels = labels
+        #: True when a seat is known taken in PostgreSQL (no wait was worth it).
+        self.taken = taken
 
 
 class SeatLocker:
-    def __init__(self, client: redis.Redis, prefix: str, ttl_ms: int, wait_ms: int) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, ttl_ms: int, wait_ms: int, taken_ms: int = 0
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._ttl_ms = ttl_ms
         self._wait_s = wait_ms / 1000
+        self._taken_ms = taken_ms
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
+        self._forget = client.register_script(_FORGET)
         self._skip_until = 0.0
 
     def key(self, show_id: int, label: str) -> str:
@@ -85,7 +141,7 @@ class SeatLocker:
         """
         if time.monotonic() < self._skip_until:
             return None
-        lock = SeatLock([self.key(show_id, label) for label in labels], secrets.token_hex(16))
+        lock = SeatLock([self.key(show_id, label) for label in labels], secrets.token_hex(16), tuple(labels))
         deadline = time.monotonic() + self._wait_s
         delay = 0.005
         while True:
@@ -96,18 +152,32 @@ class SeatLocker:
                 return None
             if not busy:
                 return lock
-            if time.monotonic() + delay > deadline:
-                raise SeatsLocked([labels[i - 1] for i in busy])
+            taken, positions = busy[0] == 1, busy[1:]
+            if taken or time.monotonic() + delay > deadline:
+                raise SeatsLocked([labels[i - 1] for i in positions], taken=taken)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    def release(self, lock: SeatLock | None) -> None:
+    def release(self, lock: SeatLock | None, taken_ms: dict[str, int] | None = None) -> None:
+        """Give the locks up; seats in ``taken_ms`` (label -> ms they stay taken at least)
+        are remembered as taken for that long, capped at SEAT_TAKEN_TTL_MS."""
         if lock is None:
             return
+        taken_ms = taken_ms or {}
+        keep = [min(self._taken_ms, max(0, taken_ms.get(label, 0))) for label in lock.labels]
         try:
-            self._release(keys=lock.keys, args=[lock.token])
+            self._release(keys=lock.keys, args=[lock.token, *keep])
         except redis.RedisError as exc:
             # The TTL frees the keys soon enough.
+            self._redis_failed(exc)
+
+    def forget(self, show_id: int, labels: Sequence[str]) -> None:
+        """These seats were freed (a cancel): drop their taken markers now, not at their TTL."""
+        if not labels or not self._taken_ms or time.monotonic() < self._skip_until:
+            return
+        try:
+            self._forget(keys=[self.key(show_id, label) for label in labels])
+        except redis.RedisError as exc:
             self._redis_failed(exc)
 
     def _redis_failed(self, exc: Exception) -> None:

@@ -18,6 +18,7 @@ from .booking.settings import BookingSettings
 from .booking.settle import Settled
 from .extensions import db
 from .locks import SeatLocker
+from .models import BookingStatus
 
 SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
 
@@ -50,4 +51,8 @@ def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | 
     """
     settled = action(db.session, booking_id, token)
     db.session.commit()
+    booking = settled.booking
+    if booking is not None and booking["status"] == BookingStatus.CANCELLED.value:
+        # Its seats are free now: do not let Redis turn requests for them away as taken.
+        seat_locker().forget(booking["show_id"], booking["seats"])
     return settled

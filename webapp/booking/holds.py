@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..events import mark_seats_changed, on_transaction_end
+from ..events import mark_seats_changed, on_outcome
 from ..locks import SeatLocker, SeatsLocked
 from ..models import BookingStatus
 from . import idempotency
@@ -83,7 +83,13 @@ def hold_seats(
     except SeatsLocked as exc:
         raise SeatsUnavailable(exc.labels) from None
     # Released once the caller's transaction ends, never before its commit.
-    on_transaction_end(session, lambda: locker.release(lock))
+    # Seats PostgreSQL showed taken stay marked so in Redis for a moment
+    # (webapp/locks.py): the next requests for them are refused there.
+    taken_ms: dict[str, int] = {}  # known taken whatever the outcome
+    held_ms: dict[str, int] = {}  # taken only if this transaction commits
+    on_outcome(
+        session, lambda committed: locker.release(lock, {**taken_ms, **(held_ms if committed else {})})
+    )
 
     booking_id = uuid.uuid4()
     token = new_token()
@@ -102,13 +108,16 @@ def hold_seats(
         session.execute(_GENERIC_PLAN)
     rows = session.execute(_LOCK_AND_HOLD, params).all()
     if not _held(rows, request):
+        taken_ms.update({row.label: row.held_ms for row in rows if row.requested and row.held_ms})
         # Some requested seat is held by a lapsed booking: expire it (its
         # seats are locked already) and try again under the same locks.
         expire_bookings(session, _lapsed_holders(session, rows, request))
+        taken_ms.clear()  # no seat was taken after all: they were lapsed
         rows = session.execute(_LOCK_AND_HOLD, params).all()
         if not _held(rows, request):  # impossible while we hold the row locks
             raise RuntimeError(f"could not hold {request.seats} under row locks")
     mark_seats_changed(session, request.show_id)
+    held_ms.update(dict.fromkeys(request.seats, settings.hold_seconds * 1000))
 
     # The new booking as the statement wrote it; reading it back would cost a round trip.
     booking = booking_json(
