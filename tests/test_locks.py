@@ -190,3 +190,22 @@ def test_forget_drops_taken_markers_but_not_a_request_s_lock(redis_conn, prefix)
     assert redis_conn.exists(locker.key(6, "C1")) == 0
     assert redis_conn.get(locker.key(6, "C2")) == in_flight.token.encode()
     assert make_locker(prefix).acquire(6, ["C1"]) is not None
+
+
+def test_release_after_a_commit_bumps_the_seat_map_version_in_the_same_call(redis_conn, prefix) -> None:
+    versions = iter(["v1", "v2"])
+    locker = SeatLocker(
+        redis.Redis.from_url(TEST_REDIS_URL),
+        prefix=prefix,
+        ttl_ms=5000,
+        wait_ms=0,
+        version=lambda show_id: (f"{prefix}seatmap:{{show:{show_id}}}:version", next(versions), 60),
+    )
+    version_key = f"{prefix}seatmap:{{show:8}}:version"
+    assert key_slot(version_key.encode()) == key_slot(locker.key(8, "A1").encode())  # one script, one slot
+    assert locker.release(locker.acquire(8, ["A1"])) is False  # a rollback: no new version
+    assert redis_conn.exists(version_key) == 0
+    assert locker.release(locker.acquire(8, ["A1"]), bump_version=True) is True
+    assert redis_conn.get(version_key) == b"v1"
+    assert 0 < redis_conn.ttl(version_key) <= 60
+    assert redis_conn.exists(locker.key(8, "A1")) == 0

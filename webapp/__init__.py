@@ -16,6 +16,7 @@ from .extensions import csrf, db, migrate, redis_client
 from .fastpath import ConditionalSeatListing
 from .jsonutil import OrjsonProvider
 from .locks import SeatLocker
+from .seatcache import new_version
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ttl_ms=app.config["SEAT_LOCK_TTL_MS"],
         wait_ms=app.config["SEAT_LOCK_WAIT_MS"],
         taken_ms=app.config["SEAT_TAKEN_TTL_MS"],
+        version=new_version(app.config["REDIS_KEY_PREFIX"]),
     )
     install_session_hooks()
 

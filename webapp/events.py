@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 _signals = Namespace()
 
 #: Sent after a commit that changed seats of a show, once per show; receivers
-#: get ``show_id``. The seat-map cache, ETags and the live map listen here.
+#: get ``show_id``, and ``version_bumped`` (True when the seat map's version
+#: was already set by an after-commit callback). The seat-map cache, ETags and the live map listen here.
 seats_changed = _signals.signal("seats-changed")
 
 #: Sent after a commit that owes a customer a message; receivers get
@@ -30,10 +31,17 @@ message_owed = _signals.signal("message-owed")
 _ON_COMMIT = "marquee.on_commit"
 _ON_END = "marquee.on_end"
 _CHANGED_SHOWS = "marquee.changed_shows"
+_BUMPED_SHOWS = "marquee.bumped_shows"
 
 
 def mark_seats_changed(session: Session, show_id: int) -> None:
     session.info.setdefault(_CHANGED_SHOWS, set()).add(show_id)
+
+
+def mark_version_bumped(session: Session, show_id: int) -> None:
+    """An after-commit callback already gave the show's seat map a new version (the
+    seat locks' release does, in the same Redis call): ``seats_changed`` says so."""
+    session.info.setdefault(_BUMPED_SHOWS, set()).add(show_id)
 
 
 def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
@@ -72,15 +80,17 @@ def _after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED_SHOWS, set())
     _run(session.info.pop(_ON_END, []), True)
     _run(session.info.pop(_ON_COMMIT, []))
+    bumped = session.info.pop(_BUMPED_SHOWS, set())
     for show_id in sorted(changed):
         try:
-            seats_changed.send(show_id, show_id=show_id)
+            seats_changed.send(show_id, show_id=show_id, version_bumped=show_id in bumped)
         except Exception:
             log.exception("seats_changed receiver failed for show %s", show_id)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHANGED_SHOWS, None)
+    session.info.pop(_BUMPED_SHOWS, None)
     session.info.pop(_ON_COMMIT, None)
     _run(session.info.pop(_ON_END, []))
 

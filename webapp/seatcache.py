@@ -30,6 +30,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,15 @@ def _store(
         _failed(exc)
 
 
+def new_version(prefix: str) -> Callable[[int], tuple[str, str, int]]:
+    """For the seat locker: the version key of a show, a new version and its TTL.
+
+    A hold's lock release sets it in the same Redis call (webapp/locks.py),
+    and the ``seats_changed`` signal then says so (``version_bumped``).
+    """
+    return lambda show_id: (_keys(show_id, prefix)[0], secrets.token_hex(6), _VERSION_TTL_S)
+
+
 def bump(show_id: int) -> None:
     """Give the show a new version, so no stored snapshot of it is used again."""
     client = _client()
@@ -178,6 +188,6 @@ def bump(show_id: int) -> None:
 
 
 @seats_changed.connect
-def _on_seats_changed(sender: Any, show_id: int, **_: Any) -> None:
-    if has_app_context():  # jobs and requests both run inside one
+def _on_seats_changed(sender: Any, show_id: int, version_bumped: bool = False, **_: Any) -> None:
+    if has_app_context() and not version_bumped:  # jobs and requests both run inside one
         bump(show_id)

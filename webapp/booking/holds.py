@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..events import mark_seats_changed, on_outcome
+from ..events import mark_seats_changed, mark_version_bumped, on_outcome
 from ..locks import SeatLocker, SeatsLocked
 from ..models import BookingStatus
 from . import idempotency
@@ -85,11 +85,16 @@ def hold_seats(
     # Released once the caller's transaction ends, never before its commit.
     # Seats PostgreSQL showed taken stay marked so in Redis for a moment
     # (webapp/locks.py): the next requests for them are refused there.
+    # After a commit the same call gives the seat map a new version.
     taken_ms: dict[str, int] = {}  # known taken whatever the outcome
     held_ms: dict[str, int] = {}  # taken only if this transaction commits
-    on_outcome(
-        session, lambda committed: locker.release(lock, {**taken_ms, **(held_ms if committed else {})})
-    )
+
+    def release(committed: bool) -> None:
+        marks = {**taken_ms, **held_ms} if committed else taken_ms
+        if locker.release(lock, marks, bump_version=committed and bool(held_ms)):
+            mark_version_bumped(session, request.show_id)
+
+    on_outcome(session, release)
 
     booking_id = uuid.uuid4()
     token = new_token()
@@ -105,7 +110,9 @@ def hold_seats(
         "hold_seconds": settings.hold_seconds,
     }
     if settings.prepared_statements:
-        session.execute(_GENERIC_PLAN)
+        # Straight to the driver: no parameters, no result, and the ORM's
+        # execute machinery costs more app CPU than the round trip itself.
+        session.connection().exec_driver_sql(_GENERIC_PLAN)
     rows = session.execute(_LOCK_AND_HOLD, params).all()
     if not _held(rows, request):
         taken_ms.update({row.label: row.held_ms for row in rows if row.requested and row.held_ms})
@@ -149,7 +156,7 @@ def hold_seats(
 # the transaction, so nothing leaks to other statements or, behind
 # PgBouncer, to other clients; without prepared statements it would change
 # nothing, and is not sent.
-_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
+_GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 # The whole hold in one round trip. ``locked`` takes the row locks in id
 # order: the requested seats plus every seat of a lapsed booking holding one
