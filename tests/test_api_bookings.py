@@ -83,6 +83,20 @@ def test_taken_seats_are_refused_by_redis_until_a_cancel_frees_them(app, client,
     assert hold_ok(client, show["id"], ["A1", "A2"])["booking"]["seats"] == ["A1", "A2"]
 
 
+def test_a_taken_marker_never_outlives_its_hold(app, app_config, client, make_show, redis_conn):
+    """Lazy expiry as before: the moment a hold lapses its seats can be held, Redis or not."""
+    app_config.set(HOLD_SECONDS=1)  # shorter than SEAT_TAKEN_TTL_MS (2 s)
+    show = make_show()
+    first = hold_ok(client, show["id"], ["B1"])["booking"]
+    key = f"{app.config['REDIS_KEY_PREFIX']}seatlock:{{show:{show['id']}}}:B1"
+    assert redis_conn.get(key) == b"taken"
+    assert 0 < redis_conn.pttl(key) <= 1000
+    wait_until_database_time(app, first["hold_expires_at"])
+    second = hold_ok(client, show["id"], ["B1"])["booking"]  # no 409 from a marker left behind
+    assert second["id"] != first["id"]
+    assert stored_booking(app, first["id"]).status == "EXPIRED"
+
+
 def test_hold_of_booked_seat_is_409(client, make_show):
     show = make_show()
     first = hold_ok(client, show["id"], ["C1"])

@@ -9,6 +9,7 @@ order and writes the hold only if every seat is free. The row locks decide.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,11 +87,16 @@ def hold_seats(
     # Seats PostgreSQL showed taken stay marked so in Redis for a moment
     # (webapp/locks.py): the next requests for them are refused there.
     # After a commit the same call gives the seat map a new version.
+    # Milliseconds each seat stays taken for sure, as of ``measured`` (monotonic):
+    # the markers must not outlive a hold, or a lapsed seat would be refused.
     taken_ms: dict[str, int] = {}  # known taken whatever the outcome
     held_ms: dict[str, int] = {}  # taken only if this transaction commits
+    measured = [0.0]
 
     def release(committed: bool) -> None:
+        elapsed = int((time.monotonic() - measured[0]) * 1000) + 1
         marks = {**taken_ms, **held_ms} if committed else taken_ms
+        marks = {label: ms - elapsed for label, ms in marks.items()}
         if locker.release(lock, marks, bump_version=committed and bool(held_ms)):
             mark_version_bumped(session, request.show_id)
 
@@ -114,6 +120,7 @@ def hold_seats(
         # execute machinery costs more app CPU than the round trip itself.
         session.connection().exec_driver_sql(_GENERIC_PLAN)
     rows = session.execute(_LOCK_AND_HOLD, params).all()
+    measured[0] = time.monotonic()
     if not _held(rows, request):
         taken_ms.update({row.label: row.held_ms for row in rows if row.requested and row.held_ms})
         # Some requested seat is held by a lapsed booking: expire it (its
@@ -121,10 +128,11 @@ def hold_seats(
         expire_bookings(session, _lapsed_holders(session, rows, request))
         taken_ms.clear()  # no seat was taken after all: they were lapsed
         rows = session.execute(_LOCK_AND_HOLD, params).all()
+        measured[0] = time.monotonic()
         if not _held(rows, request):  # impossible while we hold the row locks
             raise RuntimeError(f"could not hold {request.seats} under row locks")
     mark_seats_changed(session, request.show_id)
-    held_ms.update(dict.fromkeys(request.seats, settings.hold_seconds * 1000))
+    held_ms.update(dict.fromkeys(request.seats, rows[0].remaining_ms))
 
     # The new booking as the statement wrote it; reading it back would cost a round trip.
     booking = booking_json(
@@ -171,8 +179,10 @@ _GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 # The booking's total is the sum of the prices copied onto the seat rows
 # just locked, so it is exactly what was held, without another query. A
 # CTE on the show row (e.g. a status check) can join ``locked`` as ``sh``
-# does. ``held_ms`` is how much longer a seat stays taken for sure (the
-# Redis seat locks remember taken seats that long, webapp/locks.py).
+# does. ``held_ms`` (a taken seat) and ``remaining_ms`` (the new hold) say
+# how much longer a seat stays taken for sure, by the clock at execution,
+# not the transaction's start (the Redis seat locks remember taken seats
+# that long at most, webapp/locks.py).
 _LOCK_AND_HOLD = text(
     """
     WITH wanted AS (
@@ -189,9 +199,11 @@ _LOCK_AND_HOLD = text(
                s.label = ANY(:labels) AS requested,
                s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
                sh.starts_at <= now() AS started,
-               CASE s.status WHEN 'BOOKED' THEN 2147483647
-                             WHEN 'HELD' THEN greatest(0, (extract(epoch FROM s.hold_expires_at - now())
-                                                          * 1000)::bigint) END AS held_ms
+               CASE s.status
+                   WHEN 'BOOKED' THEN 2147483647
+                   WHEN 'HELD' THEN greatest(0, (extract(epoch FROM s.hold_expires_at - clock_timestamp())
+                                                 * 1000)::bigint)
+               END AS held_ms
         FROM seats s JOIN shows sh ON sh.id = s.show_id
         WHERE s.id IN (SELECT id FROM targets) AND s.show_id = :show_id
         ORDER BY s.id
@@ -228,6 +240,7 @@ _LOCK_AND_HOLD = text(
     )
     SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started, l.held_ms,
            v.companion_alone, b.hold_expires_at, b.created_at, b.total, b.currency,
+           (extract(epoch FROM b.hold_expires_at - clock_timestamp()) * 1000)::bigint AS remaining_ms,
            (SELECT count(*) FROM recorded) AS held_count
     FROM locked l CROSS JOIN verdict v LEFT JOIN booking b ON true
     ORDER BY l.id
