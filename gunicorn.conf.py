@@ -75,13 +75,13 @@ max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 
 # --- Logging -----------------------------------------------------------------------
-# Access log to stdout and errors to stderr: the process manager, Docker or the
-# platform collects them (twelve-factor). Duration in ms (%(M)s) helps spot
-# slow requests without a profiler.
-accesslog = "-"
+# No access log here: the app writes one line per request itself (webapp/
+# requestlog.py: JSON in production, with the request id), and a second line
+# from gunicorn would double the log volume and its cost. Errors go to stderr:
+# the process manager, Docker or the platform collects them (twelve-factor).
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s"'
 proc_name = "marquee-web"
 
 # --- Process mechanics ------------------------------------------------------------------
@@ -99,3 +99,38 @@ if not control_socket_disable:
 # Client addresses and https detection behind a proxy are handled by the app
 # (TRUSTED_PROXIES, ProxyFix), so gunicorn keeps its default of trusting
 # forwarded headers from localhost only.
+
+# --- Metrics ---------------------------------------------------------------------------
+# /metrics must add up every worker's counters, whichever worker answers the
+# scrape: prometheus_client's multiprocess mode keeps each worker's values in
+# files under PROMETHEUS_MULTIPROC_DIR. The workers import the app after the
+# fork (preload_app is off) and inherit the variable set here, before any of
+# them imports prometheus_client. A directory of our own is made per server
+# start (and removed on exit); a given directory is emptied first, since
+# files left by an earlier run would be counted again.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+_own_metrics_dir = not _metrics_dir
+if _own_metrics_dir:
+    import tempfile
+
+    _metrics_dir = tempfile.mkdtemp(prefix="marquee-metrics-")
+else:
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _stale in os.listdir(_metrics_dir):
+        if _stale.endswith(".db"):
+            os.unlink(os.path.join(_metrics_dir, _stale))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def child_exit(server, worker):
+    """A worker is gone: its live gauges must no longer count (counters keep their totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

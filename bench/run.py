@@ -295,6 +295,7 @@ def main() -> None:
     hot_show = create_shows(conn, 1, 10, 10, "hot contention")[0]
     map_show = create_shows(conn, 1, 10, 12, "seat map")[0]
     confirm_show_ids = create_shows(conn, 20 * REPEAT, 26, 50, "confirms") if wanted("confirms") else []
+    best_shows = create_shows(conn, 60, 26, 50, "best available") if wanted("best_available") else []
     holds = insert_holds(conn, confirm_show_ids, overdue=False) if confirm_show_ids else []
     # Production tables grow gradually and autovacuum keeps their statistics;
     # these were bulk-loaded a moment ago, so gather statistics as it would.
@@ -330,6 +331,8 @@ def main() -> None:
                 return [str(map_show), etag]
             if key == "confirms":
                 return [str(holds_file), str(WRK_THREADS), str(used[key])]
+            if key == "best_available":
+                return [str(best_shows[0]), str(len(best_shows)), str(WRK_THREADS)]
             raise KeyError(key)
 
         for key, (title, script) in SCENARIOS.items():

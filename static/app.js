@@ -38,6 +38,8 @@
       money = function (minor) { return format.format(minor / Math.pow(10, digits)); };
     }
     var showStarted = picker.hasAttribute("data-started");
+    var gapRule = picker.hasAttribute("data-no-single-seat-gaps");
+    var gapWarning = document.getElementById("gap-warning");
 
     // The selection, in the order the seats were picked. Seeded from the
     // server's rendering (a ?selected= URL or the page after a conflict).
@@ -96,6 +98,7 @@
         totalEl.textContent = money(total);
       }
       if (listEl) listEl.textContent = selected.length ? selected.join(", ") : "Pick seats on the map.";
+      if (gapRule) warnGaps();
       if (limitEl) limitEl.hidden = selected.length < maxSeats;
       picker.classList.toggle("seatmap-panel--full", selected.length >= maxSeats);
       if (holdButton && !showStarted) {
@@ -112,6 +115,44 @@
           url.searchParams.append("taken", input.value);
         });
         history.replaceState(history.state, "", url.pathname + url.search);
+      }
+    }
+
+    // The single-seat-gap rule, as the server applies it (webapp/seatgaps.py):
+    // a seat the selection would leave alone between taken seats, gaps or
+    // the row's ends, that was not alone before. Warn before the hold.
+    function warnGaps() {
+      var stranded = [];
+      picker.querySelectorAll(".seat-row").forEach(function (row) {
+        var before = {}, after = {}, labels = {}, touched = false;
+        row.querySelectorAll("button[data-seat]").forEach(function (b) {
+          var column = parseInt(b.getAttribute("data-column"), 10);
+          var label = b.getAttribute("data-seat");
+          labels[column] = label;
+          var free = b.getAttribute("data-status") === "AVAILABLE";
+          var picked = selected.indexOf(label) !== -1;
+          if (picked) touched = true;
+          before[column] = free;
+          after[column] = free && !picked;
+        });
+        if (!touched) return;
+        function alone(free, c) { return free[c] && !free[c - 1] && !free[c + 1]; }
+        Object.keys(labels).forEach(function (key) {
+          var c = parseInt(key, 10);
+          if (alone(after, c) && !alone(before, c)) stranded.push(labels[c]);
+        });
+      });
+      picker.querySelectorAll("button.seat--stranded").forEach(function (b) {
+        b.classList.remove("seat--stranded");
+      });
+      stranded.forEach(function (label) {
+        var b = seat(label);
+        if (b) b.classList.add("seat--stranded");
+      });
+      if (gapWarning) {
+        gapWarning.textContent = stranded.length ?
+          "This would leave " + stranded.join(", ") + " alone, which this show does not allow. " +
+          "Include it, or move along." : "";
       }
     }
 
@@ -189,7 +230,9 @@
 
     if (holdForm) {
       holdForm.addEventListener("submit", function (event) {
-        if (!selected.length) event.preventDefault();
+        // Best available needs no selection; holding picked seats does.
+        var best = event.submitter && event.submitter.id === "best-available";
+        if (!selected.length && !best) event.preventDefault();
       });
     }
 
@@ -312,6 +355,9 @@
     });
   }
 
+  // The door page (static/checkin.js) localises the times of its answers too.
+  window.MarqueeLocalizeTimes = localizeTimes;
+
   // ------------------------------------------------------------------- start
 
   function start() {
@@ -320,6 +366,11 @@
     if (picker) initSeatPicker(picker);
     initCountdown();
     localizeTimes(document);
+    // Ticket pages: the Print button needs JavaScript, so it shows only with it.
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
   }
 
   if (document.readyState === "loading") {

@@ -65,7 +65,7 @@ def test_show_fields_and_types(client, make_show):
     timestamp(created["starts_at"])
     assert created["auditorium"] == "One"
     assert (created["rows"], created["seats_per_row"]) == (2, 3)
-    assert created["stats"] == {"total": 6, "available": 6, "held": 0, "booked": 0}
+    assert created["stats"] == {"total": 6, "available": 6, "held": 0, "booked": 0, "checked_in": 0}
 
     fetched = client.get(f"/api/shows/{created['id']}")
     assert fetched.status_code == 200
@@ -323,9 +323,10 @@ def test_stats_agree_with_seat_listing(client, make_show):
         "held": counts["HELD"],
         "booked": counts["BOOKED"],
     }
-    assert client.get(f"/api/shows/{show['id']}").get_json()["stats"] == stats
+    # The show's stats add the door's count (issue 13).
+    assert client.get(f"/api/shows/{show['id']}").get_json()["stats"] == {**stats, "checked_in": 0}
     listed = client.get("/api/shows").get_json()["shows"]
-    assert listed[0]["stats"] == stats
+    assert listed[0]["stats"] == {**stats, "checked_in": 0}
 
 
 def test_hold_expiry_is_in_the_future_and_bounded(app, client, make_show):

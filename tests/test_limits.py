@@ -43,6 +43,7 @@ def limited_server(app: Flask, test_env: dict[str, str]) -> Iterator[Server]:
             "RATE_LIMIT": "on",
             "RATE_LIMIT_HOLDS": "5 per minute",
             "RATE_LIMIT_SIGN_IN_FAILURES": "10 per 10 minutes",
+            "RATE_LIMIT_CHECKINS": "5 per minute",
             # A stuck row lock is given up on quickly.
             "DB_LOCK_TIMEOUT_MS": "300",
         },
@@ -214,6 +215,33 @@ def test_the_eleventh_failed_sign_in_is_refused_even_with_the_right_token(server
     assert (
         server.post("/api/shows", json={}, headers={**from_address("10.4.4.5"), **ADMIN}).status_code == 422
     )
+
+
+def test_check_ins_are_rate_limited_and_wrong_door_tokens_count_as_failed_sign_ins(server: Server) -> None:
+    unknown = {"code": "Q" * 32}
+    scanner = from_address("10.6.6.1")
+    for _ in range(5):  # RATE_LIMIT_CHECKINS: 5 per minute here
+        assert server.post("/api/checkins", json=unknown, headers={**scanner, **ADMIN}).status_code == 404
+    limited = server.post("/api/checkins", json=unknown, headers={**scanner, **ADMIN})
+    assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) >= 1
+
+    address = from_address("10.6.6.2")
+    browser = requests.Session()
+    for _ in range(6):  # the door page's sign-in form
+        form = browser.get(f"{server.url}/admin/checkin", headers=address, timeout=10)
+        wrong = browser.post(
+            f"{server.url}/admin/checkin/sign-in",
+            data={"token": f"guess-{secrets.token_hex(4)}", "csrf_token": _csrf_token(form)},
+            headers=address,
+            timeout=10,
+        )
+        assert wrong.status_code == 403
+    for _ in range(4):  # and wrong bearer tokens on the check-in API
+        guess = {**address, "Authorization": "Bearer guess"}
+        assert server.post("/api/checkins", json=unknown, headers=guess).status_code == 403
+    eleventh = server.post("/api/checkins", json=unknown, headers={**address, **ADMIN})
+    assert (eleventh.status_code, eleventh.json()["code"]) == (429, "rate_limited")
 
 
 # --- timeouts --------------------------------------------------------------------------------

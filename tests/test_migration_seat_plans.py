@@ -1,4 +1,4 @@
-"""Migration 0005 (seat plans) on a database that holds bookings from before it.
+"""Migrations 0005 (seat plans) and 0007 (tickets) on a database that holds bookings from before them.
 
 A scratch database is migrated to 0002, filled the way the old code wrote
 it (rectangular shows, held, confirmed, cancelled and expired bookings, their
@@ -177,7 +177,7 @@ def test_migration_keeps_every_booking_and_makes_rectangles_into_layouts(old_app
     assert (confirm.get_json()["status"], confirm.get_json()["total"]) == ("CONFIRMED", None)
     show = client.get(f"/api/shows/{one}").get_json()
     assert show["layout"] == ["ssss", "ssss", "ssss"]
-    assert show["stats"] == {"total": 12, "available": 9, "held": 0, "booked": 3}
+    assert show["stats"] == {"total": 12, "available": 9, "held": 0, "booked": 3, "checked_in": 0}
     seat = client.get(f"/api/shows/{one}/seats").get_json()["seats"][0]
     assert (seat["seat"], seat["column"], seat["kind"], seat["price"], seat["status"]) == (
         "A1",
@@ -198,3 +198,43 @@ def test_migration_downgrades_and_upgrades_again(old_app):
         downgrade(directory=MIGRATIONS, revision="0002")
         upgrade(directory=MIGRATIONS)
     assert sql(app, "SELECT count(*) FROM auditoriums")[0][0] == 0
+
+
+def test_bookings_confirmed_before_tickets_get_theirs(old_app):
+    """Migration 0007: a booking confirmed before tickets existed gets one per seat; the door admits it."""
+    app = old_app
+    sql(
+        app,
+        """
+        INSERT INTO shows (title, starts_at, auditorium, rows, seats_per_row)
+        VALUES ('Old Three', now() + interval '1 day', NULL, 2, 3);
+        INSERT INTO seats (show_id, row, number)
+        SELECT sh.id, chr(64 + r), n FROM shows sh,
+               LATERAL generate_series(1, sh.rows) r, LATERAL generate_series(1, sh.seats_per_row) n
+        ORDER BY sh.id, r, n
+        """,
+    )
+    [show] = [row.id for row in sql(app, "SELECT id FROM shows")]
+    confirmed = old_booking(app, show, ["A1", "A2"], "CONFIRMED", "confirmed-token")
+    for labels, status in ((["A3"], "PENDING"), (["B1"], "CANCELLED"), (["B2"], "EXPIRED")):
+        old_booking(app, show, labels, status, f"{status.lower()}-token")
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+
+    tickets = sql(app, "SELECT booking_id, show_id, label, code FROM tickets ORDER BY label")
+    assert [(t.booking_id, t.show_id, t.label) for t in tickets] == [
+        (confirmed, show, "A1"),
+        (confirmed, show, "A2"),
+    ]
+    assert len({t.code for t in tickets}) == 2 and all(len(t.code) == 32 for t in tickets)
+
+    client = app.test_client()
+    booking = client.get(f"/api/bookings/{confirmed}", headers={"Authorization": "Bearer confirmed-token"})
+    assert [(t["seat"], t["code"]) for t in booking.get_json()["tickets"]] == [
+        (t.label, t.code) for t in tickets
+    ]
+    admitted = client.post(
+        "/api/checkins", json={"code": tickets[0].code}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    assert (admitted.status_code, admitted.get_json()["seat"]) == (200, "A1")

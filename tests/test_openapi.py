@@ -72,7 +72,7 @@ def _served_operations(app) -> set[tuple[str, str]]:
     """
     served = set()
     for rule in app.url_map.iter_rules():
-        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz"}):
+        if not (rule.rule.startswith("/api/") or rule.rule in {"/healthz", "/readyz", "/metrics"}):
             continue
         methods = set(rule.methods or ())
         if "GET" in methods:
@@ -187,6 +187,9 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/api/openapi.json").status_code == 200
+    assert client.get("/metrics", headers=admin_headers).status_code == 200
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer("x")).status_code == 403
 
     new_show = {"title": "Contract", "starts_at": "2099-01-01T20:00:00Z", "rows": 2, "seats_per_row": 3}
     created = client.post("/api/shows", json={**new_show, "auditorium": "Two"}, headers=admin_headers)
@@ -274,6 +277,46 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.post(f"{booking_url}/cancel", headers=bearer("x")).status_code == 403
     assert client.post("/api/bookings/nope/cancel", headers=bearer(token)).status_code == 404
 
+    # Tickets and check-in (issue 13): admitted once, then every refusal the door can meet.
+    door = hold_ok(client, show_id, ["A1"])
+    door_url = f"/api/bookings/{door['booking']['id']}"
+    confirmed = client.post(f"{door_url}/confirm", headers=bearer(door["token"])).get_json()
+    code = confirmed["tickets"][0]["code"]
+    scan = {"code": code, "show_id": show_id}
+    assert client.post("/api/checkins", json=scan, headers=admin_headers).status_code == 200
+    assert client.post("/api/checkins", json=scan, headers=admin_headers).status_code == 409  # again
+    assert client.get(door_url, headers=bearer(door["token"])).status_code == 200  # with checked_in_at
+    assert client.delete(door_url, headers=bearer(door["token"])).status_code == 409  # already_checked_in
+    other_show = {"code": code, "show_id": show_id + 1000}  # wrong_show
+    assert client.post("/api/checkins", json=other_show, headers=admin_headers).status_code == 409
+    unknown = {"code": "A" * 32}
+    assert client.post("/api/checkins", json=unknown, headers=admin_headers).status_code == 404
+    assert client.post("/api/checkins", json=scan).status_code == 401
+    assert client.post("/api/checkins", json=scan, headers=bearer("x")).status_code == 403
+    assert client.post("/api/checkins", json={"code": 1}, headers=admin_headers).status_code == 422
+    assert (
+        client.post(
+            "/api/checkins", data="{", content_type="application/json", headers=admin_headers
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post("/api/checkins", data="x", content_type="text/plain", headers=admin_headers).status_code
+        == 415
+    )
+    big_scan = {"code": "x" * 70_000}
+    assert client.post("/api/checkins", json=big_scan, headers=admin_headers).status_code == 413
+    voided = hold_ok(client, show_id, ["A2"])
+    voided_url = f"/api/bookings/{voided['booking']['id']}"
+    void_code = client.post(f"{voided_url}/confirm", headers=bearer(voided["token"])).get_json()["tickets"][
+        0
+    ]["code"]
+    assert client.delete(voided_url, headers=bearer(voided["token"])).status_code == 200
+    void_scan = {"code": void_code}
+    assert (
+        client.post("/api/checkins", json=void_scan, headers=admin_headers).status_code == 409
+    )  # ticket_void
+
     lapsing = hold_ok(client, show_id, ["B2", "B3"])
     lapse_hold(app, lapsing["booking"]["id"])
     lapsed_url = f"/api/bookings/{lapsing['booking']['id']}"
@@ -282,12 +325,32 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
     assert client.post(f"{lapsed_url}/confirm", headers=bearer(lapsing["token"])).status_code == 409
     assert client.post(f"{lapsed_url}/cancel", headers=bearer(lapsing["token"])).status_code == 409
     assert client.delete(lapsed_url, headers=bearer(lapsing["token"])).status_code == 409
+    assert client.post(f"{lapsed_url}/extend", headers=bearer(lapsing["token"])).status_code == 409
     pending = hold_ok(client, show_id, ["B1"])
     assert pending["booking"]["status"] == "PENDING"
 
+    # Choosing seats (issue 12): best available, extensions.
+    pending_url = f"/api/bookings/{pending['booking']['id']}"
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 200
+    assert client.post(f"{pending_url}/extend", headers=bearer(pending["token"])).status_code == 409
+    assert client.post(f"{pending_url}/extend").status_code == 401
+    assert client.post(f"{pending_url}/extend", headers=bearer("x")).status_code == 403
+    assert client.post("/api/bookings/nope/extend", headers=bearer(token)).status_code == 404
+    assert client.post(f"{booking_url}/extend", headers=bearer(token)).status_code == 409  # cancelled
+    best = client.post("/api/bookings", json={"show_id": show_id, "quantity": 2})
+    assert best.status_code == 201
+    assert client.post("/api/bookings", json={"show_id": show_id, "quantity": 4}).status_code == 409
+    both = {"show_id": show_id, "quantity": 1, "seats": ["A1"]}
+    assert client.post("/api/bookings", json=both).status_code == 422
+
     bookings_url = f"/api/shows/{show_id}/bookings"
     listed = client.get(bookings_url, headers=admin_headers)
-    assert {b["status"] for b in listed.get_json()["bookings"]} == {"CANCELLED", "EXPIRED", "PENDING"}
+    assert {b["status"] for b in listed.get_json()["bookings"]} == {
+        "CANCELLED",
+        "CONFIRMED",
+        "EXPIRED",
+        "PENDING",
+    }
     assert client.get(f"{bookings_url}?status=EXPIRED", headers=admin_headers).status_code == 200
     assert client.get(f"{bookings_url}?status=nope", headers=admin_headers).status_code == 422
     assert client.get(bookings_url).status_code == 401
@@ -345,6 +408,21 @@ def test_real_responses_match_the_document(app, client, admin_headers, app_confi
         client.post("/api/bookings", json={"show_id": priced_id, "seats": ["B1", "B2", "B3"]}).status_code
         == 201
     )
+
+    # Operations (issue 15): the report, an admin cancelling a booking, a show cancelled.
+    report_url = f"/api/shows/{priced_id}/report"
+    assert client.get(report_url, headers=admin_headers).get_json()["held"] == 3
+    assert client.get(report_url).status_code == 401
+    assert client.get(report_url, headers=bearer("x")).status_code == 403
+    assert client.get("/api/shows/999/report", headers=admin_headers).status_code == 404
+    by_admin = hold_ok(client, priced_id, ["A1"])["booking"]["id"]
+    assert client.post(f"/api/bookings/{by_admin}/cancel", headers=admin_headers).status_code == 200
+    cancel_url = f"/api/shows/{priced_id}/cancel"
+    assert client.post(cancel_url).status_code == 401
+    assert client.post(cancel_url, headers=bearer("x")).status_code == 403
+    assert client.post("/api/shows/999/cancel", headers=admin_headers).status_code == 404
+    assert client.post(cancel_url, headers=admin_headers).get_json()["status"] == "CANCELLED"
+    assert client.post("/api/bookings", json={"show_id": priced_id, "seats": ["A2"]}).status_code == 409
 
     start_show(app, show_id)
     start_show(app, priced_id)

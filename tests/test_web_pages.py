@@ -570,7 +570,7 @@ def test_forms_are_rejected_without_a_csrf_token_when_csrf_is_on(app, visitor, m
 
         booking_page = page_of(visitor.get(f"/bookings/{booking_id}"))
         forms = [f for f in booking_page.all("form") if f.get("method") == "post"]
-        assert len(forms) == 2
+        assert len(forms) == 3  # confirm, cancel, and more time (extend)
         assert visitor.post(f"/bookings/{booking_id}/confirm").status_code == 400
         confirmed = visitor.post(f"/bookings/{booking_id}/confirm", headers={"X-CSRFToken": token})
         assert confirmed.status_code == 303

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,8 @@ from .extensions import csrf, db, migrate, redis_client
 from .fastpath import ConditionalSeatListing
 from .jsonutil import OrjsonProvider
 from .locks import SeatLocker
+from .requestlog import RequestLog, configure_logging
+from .requestlog import install as install_request_log
 from .seatcache import new_version
 
 
@@ -26,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config())
     if config:
         app.config.from_mapping(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config["LOG_FORMAT"])
 
     db.init_app(app)
     with app.app_context():
@@ -51,16 +52,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .health import bp as health_bp
     from .jobs import announce_delivery
     from .limits import init_limits
+    from .metrics import bp as metrics_bp
     from .problems import register_error_handlers
     from .security import init_security
     from .web import bp as web_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(web_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     csrf.exempt(api_bp)  # token-authenticated JSON, no cookies involved
     csrf.exempt(health_bp)
+    csrf.exempt(metrics_bp)
+    install_request_log(app)
     init_limits(app)
     register_error_handlers(app)
     init_security(app)
@@ -68,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     message_owed.connect(announce_delivery)  # confirmations are delivered by the job queue
 
     app.wsgi_app = ConditionalSeatListing(app)  # type: ignore[method-assign]
+    # Around the fast path too: every response gets X-Request-ID and one log line.
+    app.wsgi_app = RequestLog(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost, so everything inside sees the client's address
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

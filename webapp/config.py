@@ -137,6 +137,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if worker_log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"WORKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {worker_log_level!r}")
 
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or ("json" if app_env == "production" else "plain")
+    if log_format not in {"json", "plain"}:
+        raise ConfigError(f"LOG_FORMAT must be json or plain, got {log_format!r}")
+
     database_url = normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     web_threads = _int(env, "WEB_THREADS", 4, minimum=1)
     prepared_statements = _switch(env, "DB_PREPARED_STATEMENTS", True)
@@ -188,11 +192,16 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # What RQ itself logs in the worker: WARNING keeps an idle stack quiet
         # (failures still show); INFO adds a few lines for every job run.
         "WORKER_LOG_LEVEL": worker_log_level,
+        # One line per request and every app log line: JSON for log shippers, plain for people.
+        "LOG_FORMAT": log_format,
         "ADMIN_TOKEN": env.get("ADMIN_TOKEN", "") or None,
+        # Door staff: checks tickets in (POST /api/checkins, /admin/checkin) and nothing else.
+        "CHECKIN_TOKEN": env.get("CHECKIN_TOKEN", "") or None,
         "HOLD_SECONDS": _int(env, "HOLD_SECONDS", 10 if testing else 300, minimum=1),
         "EXPIRY_INTERVAL_SECONDS": _int(env, "EXPIRY_INTERVAL_SECONDS", 2 if testing else 30, minimum=1),
         "MAX_SEATS_PER_BOOKING": _int(env, "MAX_SEATS_PER_BOOKING", 10, minimum=1),
         "MAX_HELD_SEATS_PER_VISITOR": _int(env, "MAX_HELD_SEATS_PER_VISITOR", 10),
+        "MAX_HOLD_EXTENSIONS": _int(env, "MAX_HOLD_EXTENSIONS", 1),
         # Redis seat locks: a short TTL so a crashed worker never blocks a seat
         # for long, and a bounded wait before answering 409.
         "SEAT_LOCK_TTL_MS": _int(env, "SEAT_LOCK_TTL_MS", 5000, minimum=10),

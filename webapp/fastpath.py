@@ -43,6 +43,7 @@ class ConditionalSeatListing:
                     headers += SECURITY_HEADERS.items()
                     if wants_hsts(self.app_env, environ.get("wsgi.url_scheme") == "https"):
                         headers.append(HSTS)
+                    environ["marquee.endpoint"] = "api.seats"  # the route Flask would have used
                     start_response("304 NOT MODIFIED", headers)
                     return []
         return self.next(environ, start_response)

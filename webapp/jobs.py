@@ -31,13 +31,14 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, has_app_context
-from rq import Queue
+from rq import Queue, get_current_job
 
 from . import mail, outbox
 from .booking.expiry import expire_overdue_holds
 from .booking.housekeeping import cleanup_orphan_bookings, purge_idempotency_keys
 from .extensions import db, one_reconnect
 from .jsonutil import dumps
+from .requestlog import bind_request_id, job_meta
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def _job_app() -> Iterator[Flask]:
         context = app.app_context()
         context.push()
     forked = os.getpid() != _pool_owner_pid
+    job = get_current_job()
+    bind_request_id(job.meta.get("request_id") if job is not None else None)  # the enqueuer's request
     try:
         if forked:
             for engine in db.engines.values():
@@ -252,7 +255,7 @@ def relay_outbox() -> dict[str, int]:
 
 
 def send_confirmation(outbox_id: int) -> dict[str, Any]:
-    """Deliver one confirmation message, at most once per claim; see webapp/outbox.py."""
+    """Deliver one outbox message (a confirmation or a show cancellation), at most once per claim."""
     with _job_app() as app:
         config = app.config
         claimed = outbox.claim(
@@ -265,7 +268,7 @@ def send_confirmation(outbox_id: int) -> dict[str, Any]:
         if claimed is None:
             return {"outbox_id": outbox_id, "status": "not due"}
 
-        message = mail.confirmation_message(claimed, config["MAIL_FROM"])
+        message = mail.message_for(claimed, config["MAIL_FROM"])
         delay = config["DELIVERY_DELAY_SECONDS"]
         try:
             if delay:
@@ -371,6 +374,7 @@ def enqueue_delivery(app: Flask, outbox_id: int, attempts: int) -> bool:
             result_ttl=DELIVERY_RESULT_TTL,
             ttl=DELIVERY_QUEUED_TTL,
             description=f"send_confirmation(outbox_id={outbox_id})",
+            meta=job_meta(),  # the request that owed the message, for the job's log lines
         )
     except redis.RedisError as exc:
         log.warning("could not enqueue delivery of outbox message %s (the relay will): %s", outbox_id, exc)

@@ -209,6 +209,19 @@ class SeatLocker:
             return False
         return bump
 
+    def forget_show(self, show_id: int) -> None:
+        """The show was cancelled: drop every taken marker of it, so that holds hear
+        ``show_cancelled`` from PostgreSQL rather than "taken" from here. Rare: a SCAN."""
+        if not self._taken_ms or time.monotonic() < self._skip_until:
+            return
+        try:
+            pattern = f"{self._prefix}seatlock:{{show:{show_id}}}:*"
+            keys = list(self._client.scan_iter(match=pattern, count=1000))
+            for start in range(0, len(keys), 500):
+                self._forget(keys=keys[start : start + 500])
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
+
     def forget(self, show_id: int, labels: Sequence[str]) -> None:
         """These seats were freed (a cancel): drop their taken markers now, not at their TTL."""
         if not labels or not self._taken_ms or time.monotonic() < self._skip_until:

@@ -24,10 +24,13 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .models import OutboxKind
 from .money import format_money
 from .outbox import Claim
+from .qr import ticket_png
 
 CONFIRMATION_SUBJECT = "Your Marquee booking is confirmed"
+SHOW_CANCELLED_SUBJECT = "Your Marquee show is cancelled"
 
 
 def message_id(message_key: str) -> str:
@@ -60,13 +63,58 @@ def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
     ]
     if claimed.total is not None:
         lines.append(f"Total:      {format_money(claimed.total, claimed.currency)}")
-    lines += [
-        f"Booking:    {claimed.booking_id}",
+    lines.append(f"Booking:    {claimed.booking_id}")
+    if claimed.tickets:
+        lines += ["", "Your tickets (show the QR code, attached, or the code at the door):"]
+        lines += [f"  Seat {label:<4} {code}" for label, code in claimed.tickets]
+    lines += ["", "Marquee"]
+    message.set_content("\n".join(lines) + "\n")
+    for label, code in claimed.tickets:
+        # Inline, one PNG per ticket; the file name and Content-ID carry the code, so a
+        # mail client lists "ticket-E5-<code>.png" and the door can read either.
+        message.add_attachment(
+            ticket_png(code),
+            maintype="image",
+            subtype="png",
+            disposition="inline",
+            filename=f"ticket-{label}-{code}.png",
+            cid=f"<ticket-{code}@marquee>",
+        )
+    return message
+
+
+def show_cancelled_message(claimed: Claim, mail_from: str) -> EmailMessage:
+    """The "show cancelled" e-mail for a claimed outbox row: one per cancelled booking."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = claimed.email
+    message["Subject"] = SHOW_CANCELLED_SUBJECT
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id(claimed.message_key)
+    message["X-Marquee-Booking-Id"] = str(claimed.booking_id)
+    message["X-Marquee-Delivery-Attempt"] = str(claimed.attempt)
+    starts_at = claimed.starts_at.astimezone(UTC).strftime("%A %d %B %Y, %H:%M UTC")
+    lines = [
+        "Hello,",
         "",
-        "Marquee",
+        "we are sorry: this show has been cancelled, and so has your booking.",
+        "",
+        f"Show:       {claimed.show_title}",
+        f"Was to start: {starts_at}",
+        f"Seats:      {', '.join(claimed.seats)}",
     ]
+    if claimed.total is not None:
+        lines.append(f"Total:      {format_money(claimed.total, claimed.currency)}")
+    lines += [f"Booking:    {claimed.booking_id}", "", "Marquee"]
     message.set_content("\n".join(lines) + "\n")
     return message
+
+
+def message_for(claimed: Claim, mail_from: str) -> EmailMessage:
+    """The e-mail a claimed outbox row stands for, by its kind."""
+    if claimed.kind == OutboxKind.SHOW_CANCELLED:
+        return show_cancelled_message(claimed, mail_from)
+    return confirmation_message(claimed, mail_from)
 
 
 def deliver(

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     DateTime,
@@ -47,6 +48,11 @@ class SeatStatus(enum.StrEnum):
     AVAILABLE = "AVAILABLE"
     HELD = "HELD"
     BOOKED = "BOOKED"
+
+
+class ShowStatus(enum.StrEnum):
+    SCHEDULED = "SCHEDULED"
+    CANCELLED = "CANCELLED"
 
 
 class BookingStatus(enum.StrEnum):
@@ -92,6 +98,8 @@ class Show(db.Model):
         CheckConstraint("seats_per_row BETWEEN 1 AND 50", name="seats_per_row_range"),
         CheckConstraint("char_length(btrim(title)) BETWEEN 1 AND 200", name="title_length"),
         Index("ix_shows_starts_at", "starts_at"),
+        CheckConstraint(_in("status", ShowStatus), name="status_valid"),
+        CheckConstraint("(status = 'CANCELLED') = (cancelled_at IS NOT NULL)", name="cancelled_at_set"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -106,7 +114,12 @@ class Show(db.Model):
     prices: Mapped[dict[str, int] | None] = mapped_column(JSONB(none_as_null=True))
     currency: Mapped[str | None] = mapped_column(String(3))
     auditorium_id: Mapped[int | None] = mapped_column(ForeignKey("auditoriums.id", ondelete="SET NULL"))
+    #: Refuse holds that would leave one available seat alone between taken seats, gaps or row ends.
+    no_single_seat_gaps: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: SCHEDULED, or CANCELLED for good (webapp/booking/cancel_show.py); holds check it under a row lock.
+    status: Mapped[str] = mapped_column(Text, server_default=ShowStatus.SCHEDULED.value)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Seat(db.Model):
@@ -168,6 +181,7 @@ class Booking(db.Model):
         CheckConstraint("octet_length(token_hash) = 32", name="token_hash_sha256"),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("(total IS NULL) = (currency IS NULL)", name="total_has_currency"),
+        CheckConstraint("extensions_left >= 0", name="extensions_left_not_negative"),
         # Target of the composite foreign keys that tie seats to the booking's status.
         UniqueConstraint("id", "status", name="uq_bookings_id_status"),
         Index("ix_bookings_show_id_created_at", "show_id", "created_at"),
@@ -202,6 +216,8 @@ class Booking(db.Model):
     total: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: How many times the hold was extended; at most MAX_HOLD_EXTENSIONS.
+    extensions_left: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -262,6 +278,7 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxKind(enum.StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
+    SHOW_CANCELLED = "show_cancelled"
 
 
 class OutboxMessage(db.Model):
@@ -298,3 +315,34 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Ticket(db.Model):
+    """One seat of a confirmed booking, with the code the door scans.
+
+    Issued by the confirm, in its transaction. The code is looked up by a
+    unique index; ``checked_in_at`` is set once, by one conditional UPDATE
+    (webapp/booking/tickets.py), so two scans cannot both admit. A cancelled
+    booking's tickets carry ``voided_at``, and a ticket is never both void and
+    checked in.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "seat_id", name="uq_tickets_booking_id_seat_id"),
+        CheckConstraint("code ~ '^[A-Za-z0-9_-]{22,64}$'", name="code_format"),
+        CheckConstraint("checked_in_at IS NULL OR voided_at IS NULL", name="void_or_checked_in"),
+        Index("uq_tickets_code", "code", unique=True),
+        Index("ix_tickets_show_id_checked_in", "show_id", postgresql_where=text("checked_in_at IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="RESTRICT"))
+    seat_id: Mapped[int] = mapped_column(ForeignKey("seats.id", ondelete="RESTRICT"))
+    #: Copied from the booking, so a show's check-ins are counted without a join.
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="RESTRICT"))
+    label: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

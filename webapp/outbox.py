@@ -23,6 +23,7 @@ message is announced with the ``message_owed`` signal after the commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,11 +54,15 @@ class Claim:
     #: The booking's total in minor units of ``currency`` (None for an unpriced show).
     total: int | None = None
     currency: str | None = None
+    #: What the message says: an ``OutboxKind`` value.
+    kind: str = OutboxKind.BOOKING_CONFIRMED.value
+    #: (seat label, ticket code) of each ticket, in seat order.
+    tickets: tuple[tuple[str, str], ...] = ()
 
     @property
     def message_key(self) -> str:
         """Names this message for good, across attempts: the mailbox file and the Message-ID."""
-        return f"{OutboxKind.BOOKING_CONFIRMED.replace('_', '-')}-{self.booking_id}"
+        return f"{self.kind.replace('_', '-')}-{self.booking_id}"
 
 
 def enqueue_confirmation(session: Session, booking_id: uuid.UUID) -> int | None:
@@ -85,6 +90,43 @@ def enqueue_confirmation(session: Session, booking_id: uuid.UUID) -> int | None:
     return outbox_id
 
 
+def enqueue_show_cancelled(session: Session, booking_ids: Sequence[uuid.UUID]) -> list[int]:
+    """Owe each of these (just cancelled) bookings one "show cancelled" message, if it has an e-mail.
+
+    One row per booking and kind (the unique constraint): a repeated cancel
+    cannot owe a second message. Announced after the commit, like confirmations.
+    """
+    if not booking_ids:
+        return []
+    outbox_ids = (
+        session.execute(
+            text(
+                """
+            INSERT INTO outbox (booking_id, kind)
+            SELECT id, :kind FROM bookings WHERE id = ANY(:ids) AND email IS NOT NULL
+            ON CONFLICT (booking_id, kind) DO NOTHING
+            RETURNING id
+            """
+            ),
+            {"ids": list(booking_ids), "kind": OutboxKind.SHOW_CANCELLED.value},
+        )
+        .scalars()
+        .all()
+    )
+    for outbox_id in outbox_ids:
+        on_commit(session, lambda outbox_id=outbox_id: message_owed.send(outbox_id, outbox_id=outbox_id))
+    return list(outbox_ids)
+
+
+def withdraw_confirmations(session: Session, booking_ids: Sequence[uuid.UUID]) -> None:
+    """``withdraw_confirmation`` for many bookings at once (a cancelled show)."""
+    if booking_ids:
+        session.execute(
+            text("DELETE FROM outbox WHERE booking_id = ANY(:ids) AND kind = :kind AND status = 'PENDING'"),
+            {"ids": list(booking_ids), "kind": OutboxKind.BOOKING_CONFIRMED.value},
+        )
+
+
 def withdraw_confirmation(session: Session, booking_id: uuid.UUID) -> None:
     """Nothing is owed any more: the booking was cancelled before its message went out.
 
@@ -108,12 +150,16 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
                     next_attempt_at = now() + make_interval(secs => :lease)
                 WHERE id = :id AND status = 'PENDING' AND next_attempt_at <= now()
                   AND attempts < :max_attempts
-                RETURNING id, booking_id, attempts
+                RETURNING id, booking_id, attempts, kind
             )
-            SELECT c.id, c.attempts, b.id AS booking_id, b.email, b.total, b.currency,
+            SELECT c.id, c.attempts, c.kind, b.id AS booking_id, b.email, b.total, b.currency,
                    sh.title, sh.starts_at, sh.auditorium,
                    ARRAY(SELECT bs.label FROM booking_seats bs
-                         WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
+                         WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats,
+                   ARRAY(SELECT t.label FROM tickets t
+                         WHERE t.booking_id = b.id ORDER BY t.seat_id) AS ticket_seats,
+                   ARRAY(SELECT t.code FROM tickets t
+                         WHERE t.booking_id = b.id ORDER BY t.seat_id) AS ticket_codes
             FROM claimed c
             JOIN bookings b ON b.id = c.booking_id
             JOIN shows sh ON sh.id = b.show_id
@@ -125,6 +171,7 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
         return None
     return Claim(
         outbox_id=row.id,
+        kind=row.kind,
         attempt=row.attempts,
         booking_id=row.booking_id,
         email=row.email,
@@ -134,6 +181,7 @@ def claim(session: Session, outbox_id: int, *, lease_seconds: int, max_attempts:
         seats=list(row.seats),
         total=row.total,
         currency=row.currency,
+        tickets=tuple(zip(row.ticket_seats, row.ticket_codes, strict=True)),
     )
 
 

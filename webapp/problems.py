@@ -45,6 +45,7 @@ STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     "show_not_found": 404,
     "show_started": 409,
+    "show_cancelled": 409,
     "booking_not_found": 404,
     "seats_unavailable": 409,
     "too_many_holds": 429,
@@ -55,6 +56,14 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "auditorium_not_found": 404,
     "companion_without_wheelchair": 422,
+    "single_seat_gap": 409,
+    "no_adjacent_seats": 409,
+    "extension_limit": 409,
+    "booking_not_pending": 409,
+    "ticket_not_found": 404,
+    "already_checked_in": 409,
+    "ticket_void": 409,
+    "wrong_show": 409,
 }
 
 
@@ -103,7 +112,7 @@ def problem_response(
 
 
 def _always_json() -> bool:
-    return request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz"}
+    return request.path.startswith("/api/") or request.path in {"/api", "/healthz", "/readyz", "/metrics"}
 
 
 def _prefers_json() -> bool:

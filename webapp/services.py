@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .booking.best import BestRequest, hold_best
+from .booking.cancel_show import cancel_show
+from .booking.errors import DomainError
+from .booking.extend import extend_hold
 from .booking.holds import Hold, HoldRequest, hold_seats
 from .booking.settings import BookingSettings
 from .booking.settle import Settled
 from .extensions import db
 from .locks import SeatLocker
+from .metrics import count_hold
 from .models import BookingStatus
 
 SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
@@ -32,8 +38,32 @@ def seat_locker() -> SeatLocker:
 
 
 def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) -> Hold:
-    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end."""
-    hold = hold_seats(
+    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end.
+
+    Every outcome is counted for /metrics (``marquee_holds_total``).
+    """
+    try:
+        hold = hold_seats(
+            db.session,
+            request,
+            settings=booking_settings(),
+            locker=seat_locker(),
+            idempotency_key=idempotency_key,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        count_hold("unavailable" if exc.code == "seats_unavailable" else exc.code)
+        raise
+    except Exception:
+        count_hold("error")
+        raise
+    count_hold("replayed" if hold.replayed else "held")
+    return hold
+
+
+def best_and_commit(request: BestRequest, idempotency_key: str | None = None) -> Hold:
+    """Hold the best block of adjacent seats and commit; errors as for ``hold_and_commit``."""
+    hold = hold_best(
         db.session,
         request,
         settings=booking_settings(),
@@ -42,6 +72,22 @@ def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) ->
     )
     db.session.commit()
     return hold
+
+
+def extend_and_commit(booking_id: uuid.UUID, token: str | None) -> Settled:
+    """Extend the hold by HOLD_SECONDS from now, and commit (also an expiry it reports as an error)."""
+    settled = extend_hold(db.session, booking_id, token, booking_settings().hold_seconds)
+    db.session.commit()
+    return settled
+
+
+def cancel_show_and_commit(show_id: int) -> dict[str, Any]:
+    """Cancel the show and commit; then its seats are no longer "taken" in Redis either
+    (holds must hear ``show_cancelled``, webapp/locks.py)."""
+    show = cancel_show(db.session, show_id)
+    db.session.commit()
+    seat_locker().forget_show(show_id)
+    return show
 
 
 def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | None) -> Settled:

@@ -63,3 +63,34 @@ def test_admin_signs_in_creates_a_show_and_lists_its_bookings(live_server, visit
 
     page.click("#admin-sign-out")
     expect(page.locator("#admin-token")).to_be_visible()
+
+
+def test_admin_reads_the_report_cancels_a_booking_then_the_show(live_server, visitors):
+    show = api_show(live_server, title="Doomed")
+    first = api_hold(live_server, show["id"], ["A1", "A2"])
+    api_hold(live_server, show["id"], ["B1"])
+    admin = visitors(live_server)
+    page = admin.page
+    admin.goto("/admin")
+    page.fill("#admin-token", ADMIN_TOKEN)
+    page.click("button[type=submit]")
+    admin.goto(f"/admin/shows/{show['id']}")
+    expect(page.locator("#occupancy-bar")).to_be_visible()
+    expect(page.locator('[data-report="held"]')).to_have_text("3")
+
+    page.click(f'[data-cancel-booking="{first["booking"]["id"]}"]')
+    expect(page.locator(".alert--success")).to_contain_text("Cancelled booking")
+    expect(page.locator('[data-report="held"]')).to_have_text("1")
+
+    page.click("#cancel-show")  # the confirmation step: nothing is cancelled yet
+    expect(page.locator("#confirm-cancel-show")).to_be_visible()
+    assert live_server.get(f"/api/shows/{show['id']}").json()["status"] == "SCHEDULED"
+    page.click("#confirm-cancel-show")
+    expect(page.locator("#show-cancelled")).to_be_visible()
+    expect(page.locator('[data-report="held"]')).to_have_text("0")
+    expect(page.locator("#cancel-show")).to_have_count(0)
+
+    visitor = visitors(live_server)
+    visitor.goto(f"/shows/{show['id']}")
+    expect(visitor.page.locator("#show-cancelled")).to_be_visible()
+    expect(visitor.page.locator("#hold-seats")).to_have_count(0)

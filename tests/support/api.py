@@ -218,7 +218,9 @@ class OpenAPIContract:
             )
             errors = [
                 f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in self.validator(pointer + "/schema").iter_errors(response.get_json())
+                for e in self.validator(pointer + "/schema").iter_errors(
+                    response.get_json() if response.is_json else response.get_data(as_text=True)
+                )
             ]
             assert not errors, f"{where} does not match its schema: {errors}"
         for name, header in declared.get("headers", {}).items():

@@ -34,6 +34,7 @@ from ..auth import is_admin_token
 from ..booking.errors import ValidationFailed
 from ..booking.paging import page_request
 from ..booking.queries import get_show, list_show_bookings, list_upcoming_shows
+from ..booking.report import show_report
 from ..booking.shows import create_show as create_show_with_seats
 from ..caching import no_store
 from ..extensions import db
@@ -158,6 +159,9 @@ def create_show() -> Response:
     form_errors: dict[str, str] = {}
     body = _show_body(form, form_errors)
     show_plan_fields(form, body, form_errors)
+    # A checkbox: sent ("on") when ticked, absent otherwise.
+    body["no_single_seat_gaps"] = bool(request.form.get("no_single_seat_gaps"))
+    form["no_single_seat_gaps"] = "on" if body["no_single_seat_gaps"] else ""
     try:
         show = parse_body(NewShow, body).model_dump()
     except ValidationFailed as exc:
@@ -187,6 +191,7 @@ def show_bookings(show_id: str) -> Response:
     return _page(
         "admin/show_bookings.html",
         show=get_show(db.session, sid),
+        report=show_report(db.session, sid),
         bookings=page.items,
         next_cursor=page.next_cursor,
         first_page=request.args.get("cursor") is None,

@@ -43,6 +43,8 @@ EMAIL_PATTERN = rf"^(?:\s*{PLAIN_EMAIL}\s*)?$"
 SEAT_LABEL_IN_PATTERN = r"^\s*[A-Za-z](?:[1-9]|[1-4][0-9]|50)\s*$"
 #: A seat label as the server writes it.
 SEAT_LABEL_PATTERN = r"^[A-Z][1-9][0-9]?$"
+#: A ticket code: URL-safe base64 characters, 22 to 64 of them (webapp/booking/tickets.py makes 32).
+TICKET_CODE_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
 #: validation.start_time accepts the years 2000 to 2999 only.
 STARTS_AT_YEAR_PATTERN = r"^2[0-9]{3}-"
 #: One row of a layout as clients may send it (surrounding whitespace is stripped).

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API, served at /api/openapi.json.
 
 Built, not written: the schemas come from the pydantic models of
-webapp/api/schemas.py, and each operation is one ``Operation`` below whose
+webapp/api/schemas.py, and each operation is one ``Operation`` (webapp/api/operations.py) whose
 problem answers follow from the error codes it may give (their statuses
 from webapp/problems.py). tests/test_openapi.py checks that every served
 route is documented and holds real answers to the document;
@@ -11,7 +11,6 @@ tests/test_fuzz_api.py fuzzes the API with it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -22,171 +21,7 @@ from ..booking.errors import DomainError
 from ..problems import HTTP_PROBLEMS, STATUS
 from ..validation import MAX_ID
 from .documented import DOCUMENTED
-
-JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
-#: Idempotency-Key: 16 to 255 visible ASCII characters (no spaces).
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{16,255}$"
-
-#: Problems of any operation that reads or writes the database, and of any that takes a body.
-DATABASE = ("database_unavailable", "busy")
-BODY = ("malformed_json", "payload_too_large", "unsupported_media_type", "validation_error")
-TOKEN = ("authentication_required", "forbidden")
-#: Problems of operations under a per-client-address rate limit (webapp/limits.py).
-LIMITED = ("rate_limited",)
-#: Admin operations: failed admin tokens are limited per address.
-ADMIN = (*TOKEN, *LIMITED)
-
-
-def _ref(kind: str, name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/{kind}/{name}"}
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    tag: str
-    summary: str
-    #: The success answer: status, schema name (None: no JSON body) and description.
-    ok: tuple[int, str | None, str]
-    problems: tuple[str, ...] = DATABASE
-    body: str | None = None
-    security: str | None = None
-    description: str | None = None
-    parameters: tuple[dict[str, Any], ...] = ()
-    ok_headers: dict[str, Any] = field(default_factory=dict)
-    more_responses: dict[str, Any] = field(default_factory=dict)
-
-
-_SHOW = _ref("parameters", "ShowId")
-_AUDITORIUM = _ref("parameters", "AuditoriumId")
-#: Bounded listings (webapp/booking/paging.py): ?limit= and ?cursor=, and a Link to the next page.
-_PAGING = (
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "Items per page.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-    },
-    {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "description": "Where the page starts: the cursor from the previous page's Link header (opaque).",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$"},
-    },
-)
-#: gunicorn refuses a request line over 4094 bytes before the app sees it (a cursor is short).
-_URI_TOO_LONG = {"414": {"description": "The request line is longer than the HTTP server accepts."}}
-_NEXT_PAGE = {
-    "Link": {
-        "description": 'RFC 8288 link to the next page, `<…>; rel="next"`; absent on the last page.',
-        "required": False,
-        "schema": {"type": "string"},
-    }
-}
-_BOOKING = _ref("parameters", "BookingId")
-_LOCATION = {"Location": _ref("headers", "Location")}
-_CANCEL = {
-    "tag": "bookings",
-    "summary": "Cancel a booking, releasing its seats at once",
-    "description": "Works on PENDING and CONFIRMED bookings; a repeat returns 200 and changes nothing.",
-    "ok": (200, "Booking", "The booking, CANCELLED."),
-    "problems": (*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired"),
-    "security": "bookingToken",
-    "parameters": (_BOOKING,),
-}
-
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/api/shows", "listShows", "shows", "Upcoming shows, soonest first",
-              ok=(200, "ShowList", "Shows that have not started yet, a page at a time."),
-              problems=(*DATABASE, "validation_error"), parameters=_PAGING, ok_headers=_NEXT_PAGE,
-              more_responses=_URI_TOO_LONG),
-    Operation("post", "/api/shows", "createShow", "admin",
-              "Create a show and its seats: a rectangle, a layout, or in an auditorium",
-              description="A validation_error's `errors` says why: errors.layout names the row and "
-              "position at fault; errors.auditorium_id for an unknown auditorium; errors.prices when "
-              "a kind of seat in the plan has no price.",
-              ok=(201, "Show", "The new show."), body="NewShow", security="adminToken",
-              problems=(*DATABASE, *BODY, *ADMIN), ok_headers=_LOCATION),
-    Operation("get", "/api/shows/{show_id}", "getShow", "shows", "A show, with its seat counts",
-              ok=(200, "Show", "The show."), problems=(*DATABASE, "show_not_found"), parameters=(_SHOW,)),
-    Operation("get", "/api/shows/{show_id}/seats", "listSeats", "shows", "The seat map, row-major",
-              description="Lapsed holds read as AVAILABLE. Revalidate with If-None-Match.",
-              ok=(200, "SeatList", "Every seat of the show."), problems=(*DATABASE, "show_not_found"),
-              parameters=(_SHOW, {
-                  "name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
-                  "description": "An ETag from an earlier answer: 304 if the seats have not changed.",
-              }),
-              ok_headers={"ETag": _ref("headers", "ETag"), "Cache-Control": _ref("headers", "CacheControl")},
-              more_responses={"304": {"description": "Unchanged since the ETag sent in If-None-Match.",
-                                      "headers": {"ETag": _ref("headers", "ETag")}}}),
-    Operation("get", "/api/shows/{show_id}/seats/stats", "seatStats", "shows", "Seat counts by status",
-              ok=(200, "SeatStats", "The counts; they agree with the seat map."),
-              problems=(*DATABASE, "show_not_found"), parameters=(_SHOW,)),
-    Operation("get", "/api/shows/{show_id}/bookings", "listShowBookings", "admin",
-              "A show's bookings, oldest first (never with tokens)", ok=(200, "BookingList", "The bookings."),
-              problems=(*DATABASE, *ADMIN, "show_not_found", "validation_error"), security="adminToken",
-              parameters=(_SHOW, {
-                  "name": "status", "in": "query", "required": False,
-                  "description": "Only bookings in this status (lapsed holds count as EXPIRED).",
-                  "schema": {"type": "string", "enum": ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]},
-              }, *_PAGING), ok_headers=_NEXT_PAGE, more_responses=_URI_TOO_LONG),
-    Operation("post", "/api/bookings", "holdSeats", "bookings", "Hold seats for HOLD_SECONDS, all or none",
-              description="Returns the booking and its token (the bearer for every other booking endpoint). "
-              "With an Idempotency-Key, a repeat of the same body within 24 hours returns the first "
-              "answer and holds nothing more.",
-              ok=(201, "HoldResponse", "The seats are held."), body="HoldRequest",
-              problems=(*DATABASE, *BODY, "show_not_found", "seats_unavailable", "show_started",
-                        "idempotency_key_reused", "too_many_holds", "companion_without_wheelchair",
-                        *LIMITED),
-              parameters=({
-                  "name": "Idempotency-Key", "in": "header", "required": False,
-                  "description": "A client-chosen string of 16 to 255 visible ASCII characters (a UUID "
-                  "will do), scoped to the client: the same key from another client address is another "
-                  "request. Failed holds are not remembered.",
-                  "schema": {"type": "string", "minLength": 16, "maxLength": 255,
-                             "pattern": IDEMPOTENCY_KEY_PATTERN},
-              },),
-              ok_headers={**_LOCATION, "Idempotent-Replayed": {
-                  "description": "Present when an Idempotency-Key replayed the first answer.",
-                  "schema": {"type": "string", "enum": ["true"]},
-              }}),
-    Operation("get", "/api/bookings/{booking_id}", "getBooking", "bookings", "A booking",
-              ok=(200, "Booking", "The booking."), security="bookingToken",
-              problems=(*DATABASE, *TOKEN, "booking_not_found"), parameters=(_BOOKING,)),
-    Operation("delete", "/api/bookings/{booking_id}", "deleteBooking", **_CANCEL),
-    Operation("post", "/api/bookings/{booking_id}/confirm", "confirmBooking", "bookings",
-              "Confirm a held booking", description="A repeat returns 200 and changes nothing.",
-              ok=(200, "Booking", "The booking, CONFIRMED."), security="bookingToken",
-              problems=(*DATABASE, *TOKEN, *LIMITED, "booking_not_found", "hold_expired",
-                        "booking_cancelled"),
-              parameters=(_BOOKING,)),
-    Operation("post", "/api/bookings/{booking_id}/cancel", "cancelBooking", **_CANCEL),
-    Operation("get", "/api/auditoriums", "listAuditoriums", "admin",
-              "Every auditorium (named seat plan), by name", ok=(200, "AuditoriumList", "The auditoriums."),
-              problems=(*DATABASE, *ADMIN), security="adminToken"),
-    Operation("post", "/api/auditoriums", "createAuditorium", "admin",
-              "Store a named seat plan that shows can be created in",
-              description="A validation_error's `errors` says why: a malformed layout names the row and "
-              "position; a name already taken (names are unique, ignoring case).",
-              ok=(201, "Auditorium", "The new auditorium."), body="NewAuditorium", security="adminToken",
-              problems=(*DATABASE, *BODY, *ADMIN), ok_headers=_LOCATION),
-    Operation("get", "/api/auditoriums/{auditorium_id}", "getAuditorium", "admin", "An auditorium",
-              ok=(200, "Auditorium", "The auditorium."), security="adminToken",
-              problems=(*DATABASE, *ADMIN, "auditorium_not_found"), parameters=(_AUDITORIUM,)),
-    Operation("get", "/api/openapi.json", "openapi", "meta", "This document",
-              ok=(200, None, "The OpenAPI 3.1 document."), problems=()),
-    Operation("get", "/healthz", "healthz", "meta", "Liveness: the process answers",
-              ok=(200, "Health", "Alive."), problems=()),
-    Operation("get", "/readyz", "readyz", "meta", "Readiness: PostgreSQL and Redis answer",
-              ok=(200, "Readiness", "Ready."), problems=(),
-              more_responses={"503": {"description": "PostgreSQL or Redis is down; `checks` says which.",
-                                      "content": {JSON: {"schema": _ref("schemas", "Readiness")}}}}),
-)  # fmt: skip
+from .operations import JSON, OPERATIONS, PROBLEM_JSON, Operation, ref
 
 
 def _titles() -> dict[str, str]:
@@ -209,15 +44,15 @@ def _problem_responses(codes: tuple[str, ...]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, status_codes in sorted(by_status.items()):
         narrowed = {"properties": {"status": {"const": status}, "code": {"enum": status_codes}}}
-        schema = {"allOf": [_ref("schemas", "Problem"), narrowed]}
+        schema = {"allOf": [ref("schemas", "Problem"), narrowed]}
         response: dict[str, Any] = {
             "description": "; ".join(f"{code}: {titles[code]}." for code in status_codes),
             "content": {PROBLEM_JSON: {"schema": schema}},
         }
         if status == 401:
-            response["headers"] = {"WWW-Authenticate": _ref("headers", "WWWAuthenticate")}
+            response["headers"] = {"WWW-Authenticate": ref("headers", "WWWAuthenticate")}
         if status == 503:
-            response["headers"] = {"Retry-After": _ref("headers", "RetryAfter")}
+            response["headers"] = {"Retry-After": ref("headers", "RetryAfter")}
         elif "rate_limited" in status_codes:  # too_many_holds has no time to wait for
             response["headers"] = {
                 "Retry-After": {
@@ -233,21 +68,23 @@ def _problem_responses(codes: tuple[str, ...]) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     status, schema_name, description = op.ok
     ok: dict[str, Any] = {"description": description}
-    if schema_name is None:
+    if op.ok_media != JSON:
+        ok["content"] = {op.ok_media: {"schema": {"type": "string"}}}
+    elif schema_name is None:
         ok["content"] = {JSON: {"schema": {"type": "object", "required": ["openapi", "paths"]}}}
     else:
-        ok["content"] = {JSON: {"schema": _ref("schemas", schema_name)}}
+        ok["content"] = {JSON: {"schema": ref("schemas", schema_name)}}
     if op.ok_headers:
         ok["headers"] = op.ok_headers
     built: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary}
     if op.description:
         built["description"] = op.description
-    if op.security:
-        built["security"] = [{op.security: []}]
+    if op.security:  # "a|b": either scheme will do
+        built["security"] = [{scheme: []} for scheme in op.security.split("|")]
     if op.parameters:
         built["parameters"] = list(op.parameters)
     if op.body:
-        built["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref("schemas", op.body)}}}
+        built["requestBody"] = {"required": True, "content": {JSON: {"schema": ref("schemas", op.body)}}}
     built["responses"] = {str(status): ok, **op.more_responses, **_problem_responses(op.problems)}
     return built
 
@@ -271,7 +108,12 @@ def _schemas(max_seats: int) -> dict[str, Any]:
     schemas = top["$defs"]
     for schema in schemas.values():
         schema.pop("title", None)
-    schemas["HoldRequest"]["properties"]["seats"]["maxItems"] = max_seats
+    # Optional, but never null: the schema of each alternative field is its non-null option.
+    properties = schemas["HoldRequest"]["properties"]
+    for name in ("seats", "quantity", "kind"):
+        options = properties[name].pop("anyOf")
+        properties[name] = {**next(o for o in options if o.get("type") != "null"), **properties[name]}
+    properties["seats"]["maxItems"] = properties["quantity"]["maximum"] = max_seats
     return schemas
 
 
@@ -326,6 +168,10 @@ def _components(max_seats: int) -> dict[str, Any]:
         "securitySchemes": {
             "bookingToken": bearer("The token returned by POST /api/bookings, for that booking only."),
             "adminToken": bearer("The server's ADMIN_TOKEN; admin endpoints are off when it is unset."),
+            "checkinToken": bearer(
+                "The server's CHECKIN_TOKEN (door staff) or its ADMIN_TOKEN; "
+                "check-ins are off when both are unset."
+            ),
         },
     }
 
@@ -350,6 +196,7 @@ def build_document(max_seats: int) -> dict[str, Any]:
             {"name": "shows", "description": "Public show listings and seat maps."},
             {"name": "bookings", "description": "Holding, confirming and cancelling seats."},
             {"name": "admin", "description": "Needs the ADMIN_TOKEN bearer."},
+            {"name": "door", "description": "Needs the CHECKIN_TOKEN or ADMIN_TOKEN bearer."},
             {"name": "meta", "description": "Health checks and this document."},
         ],
         "paths": dict(paths),

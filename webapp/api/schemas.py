@@ -17,20 +17,25 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
 from ..booking.errors import ValidationFailed
-from ..booking.holds import HoldRequest as HoldCommand
 from ..jsonutil import dumps
-from ..validation import MAX_ID, clean_text, email_address, seat_labels, start_time, whole_number
+from ..validation import clean_text, start_time, whole_number
 from .fields import (
-    EMAIL_PATTERN,
     NEW_SHOW_PLAN_EXAMPLE,
     NEW_SHOW_PLAN_SCHEMA,
-    SEAT_LABEL_IN_PATTERN,
     SEAT_LABEL_PATTERN,
     STARTS_AT_YEAR_PATTERN,
     TEXT_PATTERN,
+    TICKET_CODE_PATTERN,
     AuditoriumRef,
     Currency,
     CurrencyInput,
@@ -48,7 +53,6 @@ from .fields import (
     checked,
     nullness,
     plan_errors,
-    schema_only,
     when,
 )
 
@@ -119,6 +123,10 @@ class NewShow(RequestBody):
     auditorium_id: AuditoriumRef = None
     prices: PricesInput = None
     currency: CurrencyInput = None
+    no_single_seat_gaps: StrictBool = Field(
+        default=False,
+        description="Refuse holds that would leave an available seat alone (409 single_seat_gap).",
+    )
 
     @field_validator("title", mode="before")
     @classmethod
@@ -150,54 +158,6 @@ class NewShow(RequestBody):
         cls, body: Mapping[str, Any], missing: dict[str, str], invalid: dict[str, str]
     ) -> None:
         plan_errors(body, missing, invalid)
-
-
-class HoldRequest(RequestBody):
-    """Seats to hold, all or none: at most MAX_SEATS_PER_BOOKING of them."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"show_id": 1, "seats": ["A1", "A2"], "email": "ana@example.com"}]},
-    )
-    missing_messages: ClassVar[dict[str, str]] = {
-        "seats": 'must be a non-empty list of seat labels such as ["A1", "A2"]'
-    }
-
-    show_id: int = Field(ge=1, le=MAX_ID, json_schema_extra={"format": "int64"})
-    seats: list[str] = schema_only(
-        minItems=1,
-        uniqueItems=True,
-        items={"type": "string", "pattern": SEAT_LABEL_IN_PATTERN},
-        description=(
-            "Distinct labels of seats of the show (case-insensitive); labels the show does not have get 422."
-        ),
-    )
-    email: str | None = Field(
-        default=None,
-        description="Where to send the confirmation; null or empty for none.",
-        json_schema_extra={"maxLength": 254, "pattern": EMAIL_PATTERN},
-    )
-
-    @field_validator("show_id", mode="before")
-    @classmethod
-    def _show_id(cls, value: Any) -> int:
-        return checked(whole_number, value, 1, MAX_ID)
-
-    @field_validator("seats", mode="before")
-    @classmethod
-    def _seats(cls, value: Any, info: ValidationInfo) -> list[str]:
-        max_seats = (info.context or {}).get("max_seats", 10)
-        return list(checked(seat_labels, value, max_seats))
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _email(cls, value: Any) -> str | None:
-        return checked(email_address, value)
-
-    def command(self, visitor: str | None, client_address: str | None = None) -> HoldCommand:
-        """The booking service's request, for this visitor at this address."""
-        seats = tuple(self.seats)
-        return HoldCommand(self.show_id, seats, self.email, visitor=visitor, client_address=client_address)
 
 
 M = TypeVar("M", bound="RequestBody")
@@ -246,6 +206,12 @@ class SeatStats(Shape):
     booked: int = Field(ge=0)
 
 
+class ShowStats(SeatStats):
+    """A show's seat counts, and how many tickets the door has admitted."""
+
+    checked_in: int = Field(ge=0, description="Tickets admitted at the door.")
+
+
 class Show(Shape):
     id: ShowId
     title: str = Field(min_length=1, max_length=200)
@@ -256,7 +222,9 @@ class Show(Shape):
     layout: Layout
     prices: Prices
     currency: Currency
-    stats: SeatStats
+    no_single_seat_gaps: bool = Field(description="Holds that would leave a seat alone are refused.")
+    status: Literal["SCHEDULED", "CANCELLED"] = Field(description="CANCELLED once the show was called off.")
+    stats: ShowStats
 
 
 class ShowList(Shape):
@@ -292,6 +260,18 @@ class SeatList(Shape):
     seats: list[Seat] = Field(description="Row-major order.")
 
 
+class Ticket(Shape):
+    """One seat's ticket: its code admits one person, once."""
+
+    seat: SeatLabel
+    code: str | None = Field(
+        json_schema_extra={"pattern": TICKET_CODE_PATTERN},
+        description="Random, URL-safe; what the QR code holds. Null in admin listings: only the token "
+        "holder is given codes.",
+    )
+    checked_in_at: Timestamp | None = Field(description="When the door admitted it; null until then.")
+
+
 class Booking(Shape):
     """A booking. A PENDING booking whose hold has lapsed reads as EXPIRED (with expired_at) whether or not the expiry job has run."""  # noqa: E501
 
@@ -318,6 +298,10 @@ class Booking(Shape):
     confirmed_at: Timestamp | None = Field(description="Set once confirmed (kept if later cancelled).")
     cancelled_at: Timestamp | None = Field(description="Set once cancelled.")
     expired_at: Timestamp | None = Field(description="Set once the hold lapsed.")
+    extensions_left: int = Field(
+        ge=0, description="How many more times the hold can be extended (0 unless a live PENDING hold)."
+    )
+    tickets: list[Ticket] = Field(description="One per seat once CONFIRMED; [] in any other status.")
 
 
 class BookingList(Shape):
@@ -342,7 +326,9 @@ class Problem(Shape):
             "allOf": [
                 when("code", "validation_error", {"required": ["errors"]}),
                 when("code", "seats_unavailable", {"required": ["seats"]}),
+                when("code", "single_seat_gap", {"required": ["seats"]}),
                 when("code", "too_many_holds", {"required": ["limit", "held"]}),
+                when("code", "already_checked_in", {"required": ["checked_in_at"]}),
             ]
         },
     )
@@ -356,26 +342,15 @@ class Problem(Shape):
         default_factory=dict, description="validation_error: a message for each field (or header) at fault."
     )
     seats: list[SeatLabel] = Field(
-        default_factory=list, description="seats_unavailable: the requested seats that are not available."
+        default_factory=list,
+        description="seats_unavailable: the requested seats that are not available; "
+        "single_seat_gap: the seats the hold would leave alone.",
     )
     limit: int = Field(default=1, ge=1, description="too_many_holds: seats one visitor may hold.")
     held: int = Field(default=0, ge=0, description="too_many_holds: seats held already.")
-
-
-class Health(Shape):
-    """Written by webapp/health.py, which stays free of the API's models."""
-
-    status: Literal["ok"]
-
-
-class ReadinessChecks(Shape):
-    postgresql: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-    redis: str = Field(json_schema_extra={"pattern": "^(ok|down: .+)$"})
-
-
-class Readiness(Shape):
-    status: Literal["ok", "unavailable"]
-    checks: ReadinessChecks
+    checked_in_at: Timestamp | None = Field(
+        default=None, description="already_checked_in: when the ticket (or the booking's first) was admitted."
+    )
 
 
 def dump(model: type[Shape], data: Any) -> bytes:

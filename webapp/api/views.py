@@ -3,6 +3,7 @@ answer through a model of schemas.py."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -10,8 +11,8 @@ import orjson
 from flask import Blueprint, Response, current_app, request, url_for
 
 from .. import limits
-from ..auth import require_admin, require_booking_token
-from ..booking import queries, settle, shows
+from ..auth import is_admin_token, require_admin, require_booking_token, require_door_staff
+from ..booking import queries, report, settle, shows, tickets
 from ..booking.errors import ValidationFailed
 from ..booking.paging import Page, page_request
 from ..caching import revalidate
@@ -20,13 +21,21 @@ from ..jsonutil import dumps
 from ..models import BookingStatus
 from ..problems import MalformedJSON, UnsupportedMediaType
 from ..seatcache import current_etag, seat_snapshot
-from ..services import SettleAction, hold_and_commit, settle_and_commit
+from ..services import (
+    SettleAction,
+    best_and_commit,
+    cancel_show_and_commit,
+    extend_and_commit,
+    hold_and_commit,
+    settle_and_commit,
+)
 from ..validation import parse_booking_id, parse_show_id
+from .hold_schemas import HoldRequest
 from .openapi import openapi_document
+from .report_schemas import ShowReport
 from .schemas import (
     Booking,
     BookingList,
-    HoldRequest,
     HoldResponse,
     NewShow,
     SeatStats,
@@ -36,6 +45,7 @@ from .schemas import (
     dump,
     parse_body,
 )
+from .ticket_schemas import CheckinRequest, CheckinResult
 
 bp = Blueprint("api", __name__)
 
@@ -105,6 +115,21 @@ def show(show_id: str) -> Response:
     return answer(Show, queries.get_show(db.session, parse_show_id(show_id)))
 
 
+@bp.post("/shows/<show_id>/cancel")
+@limits.sign_in_failures
+def cancel_a_show(show_id: str) -> Response:
+    require_admin()
+    show = cancel_show_and_commit(parse_show_id(show_id))
+    return answer(Show, show)
+
+
+@bp.get("/shows/<show_id>/report")
+@limits.sign_in_failures
+def show_report(show_id: str) -> Response:
+    require_admin()
+    return answer(ShowReport, report.show_report(db.session, parse_show_id(show_id)))
+
+
 @bp.get("/shows/<show_id>/seats")
 def seats(show_id: str) -> Response:
     """The seat listing, answered from the Redis snapshot when it is current.
@@ -142,8 +167,11 @@ def show_bookings(show_id: str) -> Response:
 @limits.holds
 def create_booking() -> Response:
     body = parse_body(HoldRequest, json_body(), max_seats=current_app.config["MAX_SEATS_PER_BOOKING"])
-    address = request.remote_addr
-    hold = hold_and_commit(body.command(visitor=f"ip:{address}", client_address=address), idempotency_key())
+    address, visitor, key = request.remote_addr, f"ip:{request.remote_addr}", idempotency_key()
+    if body.best_available:
+        hold = best_and_commit(body.best_command(visitor=visitor, client_address=address), key)
+    else:
+        hold = hold_and_commit(body.command(visitor=visitor, client_address=address), key)
     headers = {"Location": url_for(".booking", booking_id=hold.booking["id"])}
     if hold.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -156,9 +184,13 @@ def booking(booking_id: str) -> Response:
     return answer(Booking, found)
 
 
-def _settle(action: SettleAction, raw_id: str) -> Response:
+def _settle(action: SettleAction, raw_id: str, *, admin_may: bool = False) -> Response:
+    """Confirm or cancel with the booking's token; ``admin_may``: the admin token will do too."""
     booking_id = parse_booking_id(raw_id)
-    settled = settle_and_commit(action, booking_id, require_booking_token())
+    token = require_booking_token()
+    if admin_may and is_admin_token(token):
+        action = functools.partial(action, as_admin=True)
+    settled = settle_and_commit(action, booking_id, token)
     if settled.error is not None:
         raise settled.error
     return answer(Booking, settled.booking)
@@ -174,7 +206,28 @@ def confirm_booking(booking_id: str) -> Response:
 @bp.delete("/bookings/<booking_id>")
 @limits.booking_writes
 def cancel_booking(booking_id: str) -> Response:
-    return _settle(settle.cancel_booking, booking_id)
+    return _settle(settle.cancel_booking, booking_id, admin_may=True)
+
+
+@bp.post("/checkins")
+@limits.checkins
+@limits.sign_in_failures
+def check_in() -> Response:
+    """Admit a ticket's holder at the door; the database decides, once (webapp/booking/tickets.py)."""
+    require_door_staff()
+    body = parse_body(CheckinRequest, json_body())
+    admitted = tickets.check_in(db.session, body.code, body.show_id)  # a refusal wrote nothing
+    db.session.commit()
+    return answer(CheckinResult, admitted)
+
+
+@bp.post("/bookings/<booking_id>/extend")
+@limits.booking_writes
+def extend_booking(booking_id: str) -> Response:
+    settled = extend_and_commit(parse_booking_id(booking_id), require_booking_token())
+    if settled.error is not None:
+        raise settled.error
+    return answer(Booking, settled.booking)
 
 
 @bp.get("/openapi.json")

@@ -13,6 +13,7 @@ EXPIRED to every reader and every writer, whether or not the expiry job has
 written it yet.
 
 One module per concern: ``queries`` (reads), ``shows`` (creating shows),
-``auditoriums`` (named seat plans), ``holds`` (the hot path), ``settle`` (confirm and cancel), ``expiry``,
+``auditoriums`` (named seat plans), ``holds`` (the hot path), ``best`` (best available),
+``gaps`` (the single-seat-gap rule), ``settle`` (confirm and cancel), ``extend`` (more time), ``expiry``,
 ``idempotency``, ``housekeeping``, ``tokens``, ``errors``, ``settings``.
 """

@@ -46,6 +46,10 @@ class ShowStarted(DomainError):
     code, title = "show_started", "The show has already started"
 
 
+class ShowCancelled(DomainError):
+    code, title = "show_cancelled", "The show was cancelled"
+
+
 class BookingNotFound(DomainError):
     code, title = "booking_not_found", "No such booking"
 
@@ -82,3 +86,43 @@ class AuthenticationRequired(DomainError):
 
 class Forbidden(DomainError):
     code, title = "forbidden", "Not allowed"
+
+
+class SingleSeatGap(DomainError):
+    code, title = "single_seat_gap", "The hold would leave a single seat alone"
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        noun = "seat" if len(labels) == 1 else "seats"
+        super().__init__(
+            f"This show does not sell seats that leave a single {noun} alone: {', '.join(labels)} "
+            "would be stranded. Include it, or pick seats next to it or further along.",
+            seats=list(labels),
+        )
+
+
+class NoAdjacentSeats(DomainError):
+    code, title = "no_adjacent_seats", "No adjacent seats left"
+
+
+class ExtensionLimit(DomainError):
+    code, title = "extension_limit", "The hold cannot be extended again"
+
+
+class BookingNotPending(DomainError):
+    code, title = "booking_not_pending", "The booking is no longer a hold"
+class TicketNotFound(DomainError):
+    code, title = "ticket_not_found", "No such ticket"
+
+
+class AlreadyCheckedIn(DomainError):
+    """A second scan of a ticket, or a cancel after the door let someone in; carries ``checked_in_at``."""
+
+    code, title = "already_checked_in", "Already checked in"
+
+
+class TicketVoid(DomainError):
+    code, title = "ticket_void", "The ticket is void: its booking was cancelled"
+
+
+class WrongShow(DomainError):
+    code, title = "wrong_show", "The ticket is for another show"

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from ..events import mark_seats_changed, mark_version_bumped, on_outcome
 from ..locks import SeatLocker, SeatsLocked
 from ..models import BookingStatus
-from . import idempotency
+from . import gaps, idempotency
 from .errors import CompanionWithoutWheelchair, SeatsUnavailable, ShowStarted, TooManyHolds, ValidationFailed
 from .expiry import expire_bookings
-from .queries import booking_json, require_show
+from .queries import booking_json, require_scheduled_show
 from .settings import BookingSettings
 from .tokens import hash_token, new_token
 
@@ -77,7 +77,7 @@ def hold_seats(
             return Hold(booking=replay.booking, token=replay.token, replayed=True)
 
     # Before any seat lock: a request turned away must not keep seats busy for others.
-    _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
+    gap_rule = _enforce_visitor_limit(session, request, settings.max_held_seats_per_visitor)
 
     try:
         lock = locker.acquire(request.show_id, request.seats)
@@ -101,6 +101,9 @@ def hold_seats(
             mark_version_bumped(session, request.show_id)
 
     on_outcome(session, release)
+    if gap_rule:
+        # Locks the whole rows first (see gaps.py); shows without the rule skip this.
+        gaps.lock_rows_and_check(session, request.show_id, request.seats)
 
     booking_id = uuid.uuid4()
     token = new_token()
@@ -114,6 +117,7 @@ def hold_seats(
         "visitor": request.visitor,
         "client_address": request.client_address,
         "hold_seconds": settings.hold_seconds,
+        "extensions": settings.max_hold_extensions,
     }
     if settings.prepared_statements:
         # Straight to the driver: no parameters, no result, and the ORM's
@@ -148,6 +152,7 @@ def hold_seats(
             confirmed_at=None,
             cancelled_at=None,
             expired_at=None,
+            extensions_left=settings.max_hold_extensions,
         )
     )
     if idempotency_key is not None:
@@ -177,15 +182,25 @@ _GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 # wheelchair space, are the booking, the seat updates and the permanent
 # record written; otherwise nothing is, and the rows tell the caller why.
 # The booking's total is the sum of the prices copied onto the seat rows
-# just locked, so it is exactly what was held, without another query. A
-# CTE on the show row (e.g. a status check) can join ``locked`` as ``sh``
-# does. ``held_ms`` (a taken seat) and ``remaining_ms`` (the new hold) say
-# how much longer a seat stays taken for sure, by the clock at execution,
-# not the transaction's start (the Redis seat locks remember taken seats
-# that long at most, webapp/locks.py).
+# just locked, so it is exactly what was held, without another query.
+# ``held_ms`` (a taken seat) and ``remaining_ms`` (the new hold) say how much
+# longer a seat stays taken for sure, by the clock at execution, not the
+# transaction's start (the Redis seat locks remember taken seats that long
+# at most, webapp/locks.py).
+#
+# ``scheduled`` reads the show row FOR KEY SHARE, and only while it is
+# SCHEDULED; every seat lock depends on it through the join. A show cancel
+# takes the row FOR UPDATE, which conflicts with KEY SHARE: a hold in flight
+# finishes (and is then cancelled with the rest), and a later one waits for
+# the cancel, re-reads the row (READ COMMITTED) and finds it CANCELLED, so it
+# locks no seat and writes nothing. No hold can survive a cancel.
 _LOCK_AND_HOLD = text(
     """
-    WITH wanted AS (
+    WITH scheduled AS MATERIALIZED (
+        SELECT id, starts_at, currency FROM shows
+        WHERE id = :show_id AND status = 'SCHEDULED'
+        FOR KEY SHARE
+    ), wanted AS (
         SELECT w.id, w.booking_id, w.status = 'HELD' AND w.hold_expires_at <= now() AS lapsed
         FROM seats w
         WHERE w.show_id = :show_id AND w.label = ANY(:labels)
@@ -204,7 +219,7 @@ _LOCK_AND_HOLD = text(
                    WHEN 'HELD' THEN greatest(0, (extract(epoch FROM s.hold_expires_at - clock_timestamp())
                                                  * 1000)::bigint)
                END AS held_ms
-        FROM seats s JOIN shows sh ON sh.id = s.show_id
+        FROM seats s JOIN scheduled sh ON sh.id = s.show_id
         WHERE s.id IN (SELECT id FROM targets) AND s.show_id = :show_id
         ORDER BY s.id
         FOR UPDATE OF s
@@ -223,9 +238,9 @@ _LOCK_AND_HOLD = text(
         FROM requested
     ), booking AS (
         INSERT INTO bookings (id, show_id, status, token_hash, email, visitor, client_address,
-                              hold_expires_at, total, currency)
+                              hold_expires_at, total, currency, extensions_left)
         SELECT :id, :show_id, 'PENDING', :token_hash, :email, :visitor, :client_address,
-               now() + make_interval(secs => :hold_seconds), total, currency
+               now() + make_interval(secs => :hold_seconds), total, currency, :extensions
         FROM verdict WHERE all_free
         RETURNING hold_expires_at, created_at, total, currency
     ), held AS (
@@ -254,8 +269,8 @@ def _held(rows: Sequence[Any], request: HoldRequest) -> bool:
 
 def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest) -> list[uuid.UUID]:
     """Why a hold did not go through: raise the error, or return the lapsed bookings in the way."""
-    if not rows:
-        require_show(session, request.show_id)
+    if not rows:  # no such show, or it is cancelled (the statement locks no seat then)
+        require_scheduled_show(session, request.show_id)
     if rows and rows[0].started:
         raise ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
     requested = {row.label: row for row in rows if row.requested}
@@ -277,14 +292,16 @@ def _lapsed_holders(session: Session, rows: Sequence[Any], request: HoldRequest)
     return sorted({row.booking_id for row in requested.values() if row.lapsed})
 
 
-def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> None:
+def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -> bool:
     """At most ``limit`` seats held at once by this visitor, and by this client address.
 
     Web holds count per session and per address, so a client that drops its
     cookie is still the same client; API holds are per address already.
+    Returns the show's single-seat-gap flag, read in the same query so that
+    shows without the rule pay no extra round trip for it.
     """
     if not limit or (request.visitor is None and request.client_address is None):
-        return
+        return gaps.show_has_gap_rule(session, request.show_id)
     # Serialises the holds of one visitor and of one address (in a fixed
     # order: no deadlock), so parallel requests cannot both squeeze under the
     # limit; other clients are unaffected.
@@ -294,18 +311,19 @@ def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -
         if key
     ):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-    held = session.execute(
+    held, gap_rule = session.execute(
         text(
             """
-            SELECT greatest(count(*) FILTER (WHERE b.visitor = :visitor),
-                            count(*) FILTER (WHERE b.client_address = :address))
-            FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
-            WHERE b.status = 'PENDING' AND b.hold_expires_at > now()
-              AND (b.visitor = :visitor OR b.client_address = :address)
+            SELECT (SELECT greatest(count(*) FILTER (WHERE b.visitor = :visitor),
+                                    count(*) FILTER (WHERE b.client_address = :address))
+                    FROM bookings b JOIN booking_seats bs ON bs.booking_id = b.id
+                    WHERE b.status = 'PENDING' AND b.hold_expires_at > now()
+                      AND (b.visitor = :visitor OR b.client_address = :address)) AS held,
+                   coalesce((SELECT no_single_seat_gaps FROM shows WHERE id = :show_id), false)
             """
         ),
-        {"visitor": request.visitor, "address": request.client_address},
-    ).scalar_one()
+        {"visitor": request.visitor, "address": request.client_address, "show_id": request.show_id},
+    ).one()
     if held + len(request.seats) > limit:
         raise TooManyHolds(
             f"You already hold {held} seat(s); at most {limit} may be held at once. "
@@ -313,3 +331,4 @@ def _enforce_visitor_limit(session: Session, request: HoldRequest, limit: int) -
             limit=limit,
             held=held,
         )
+    return bool(gap_rule)

@@ -84,7 +84,10 @@ def claim_key(session: Session, scope: str, key: str, request_hash: bytes, ttl_s
     ).one()
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
-    return Replay(booking=stored.response, token=_xor_pad(stored.masked_token, key).decode())
+    # Answers recorded before holds could be extended, or before bookings had
+    # tickets, lack those keys (a replayed hold has no tickets anyway).
+    booking = {"extensions_left": 0, "tickets": [], **stored.response}
+    return Replay(booking=booking, token=_xor_pad(stored.masked_token, key).decode())
 
 
 def record_answer(session: Session, scope: str, key: str, booking: dict[str, Any], token: str) -> None:

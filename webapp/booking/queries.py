@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..seatplan import KINDS
-from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowNotFound
+from .errors import AuthenticationRequired, BookingNotFound, Forbidden, ShowCancelled, ShowNotFound
 from .paging import Page, PageRequest, bad_cursor, page_of
 from .tokens import token_matches
 
@@ -26,12 +26,14 @@ _STATS_SQL = f"""
     SELECT count(*) AS total,
            count(*) FILTER (WHERE {_SEAT_STATUS_SQL} = 'AVAILABLE') AS available,
            count(*) FILTER (WHERE {_SEAT_STATUS_SQL} = 'HELD') AS held,
-           count(*) FILTER (WHERE s.status = 'BOOKED') AS booked
+           count(*) FILTER (WHERE s.status = 'BOOKED') AS booked,
+           (SELECT count(*) FROM tickets t
+            WHERE t.show_id = min(s.show_id) AND t.checked_in_at IS NOT NULL) AS checked_in
     FROM seats s"""
 
 _SHOW_COLUMNS = (
     "sh.id, sh.title, sh.starts_at, sh.auditorium, sh.rows, sh.seats_per_row, "
-    "sh.layout, sh.prices, sh.currency"
+    "sh.layout, sh.prices, sh.currency, sh.no_single_seat_gaps, sh.status"
 )
 
 
@@ -47,11 +49,14 @@ def _show_json(row: Any) -> dict[str, Any]:
         # In the order of the kinds (PostgreSQL's jsonb keeps keys in its own order).
         "prices": None if row.prices is None else {k: row.prices[k] for k in KINDS if k in row.prices},
         "currency": row.currency,
+        "no_single_seat_gaps": row.no_single_seat_gaps,
+        "status": row.status,
         "stats": {
             "total": row.total,
             "available": row.available,
             "held": row.held,
             "booked": row.booked,
+            "checked_in": row.checked_in,
         },
     }
 
@@ -102,7 +107,9 @@ def get_show(session: Session, show_id: int) -> dict[str, Any]:
 
 
 def seat_stats(session: Session, show_id: int) -> dict[str, int]:
-    return get_show(session, show_id)["stats"]
+    """Seat counts by status (the show's stats less its check-ins, which are no seat status)."""
+    stats = get_show(session, show_id)["stats"]
+    return {key: stats[key] for key in ("total", "available", "held", "booked")}
 
 
 def list_seats(session: Session, show_id: int) -> list[dict[str, Any]]:
@@ -149,6 +156,15 @@ def require_show(session: Session, show_id: int) -> None:
         raise ShowNotFound(f"There is no show {show_id}.")
 
 
+def require_scheduled_show(session: Session, show_id: int) -> None:
+    """Raise ShowNotFound or ShowCancelled: why a hold on this show found no seat to lock."""
+    status = session.execute(text("SELECT status FROM shows WHERE id = :id"), {"id": show_id}).scalar()
+    if status is None:
+        raise ShowNotFound(f"There is no show {show_id}.")
+    if status == "CANCELLED":
+        raise ShowCancelled(f"Show {show_id} was cancelled; its seats can no longer be held.")
+
+
 _BOOKING_SELECT = """
     SELECT b.id, b.show_id, b.token_hash,
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
@@ -157,13 +173,37 @@ _BOOKING_SELECT = """
            CASE WHEN b.status = 'PENDING' AND b.hold_expires_at <= now()
                 THEN b.hold_expires_at ELSE b.expired_at END AS expired_at,
            b.email, b.visitor, b.total, b.currency,
+           CASE WHEN b.status = 'PENDING' AND b.hold_expires_at > now()
+                THEN b.extensions_left ELSE 0 END AS extensions_left,
            ARRAY(SELECT bs.label FROM booking_seats bs
-                 WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats
+                 WHERE bs.booking_id = b.id ORDER BY bs.seat_id) AS seats,
+           ARRAY(SELECT t.label FROM tickets t
+                 WHERE t.booking_id = b.id AND b.status = 'CONFIRMED' ORDER BY t.seat_id) AS ticket_seats,
+           ARRAY(SELECT t.code FROM tickets t
+                 WHERE t.booking_id = b.id AND b.status = 'CONFIRMED' ORDER BY t.seat_id) AS ticket_codes,
+           ARRAY(SELECT t.checked_in_at FROM tickets t
+                 WHERE t.booking_id = b.id AND b.status = 'CONFIRMED' ORDER BY t.seat_id) AS ticket_checkins
     FROM bookings b"""
 
 
-def booking_json(row: Any) -> dict[str, Any]:
-    """A booking as every caller sees it (the API's Booking shape), from any row-like object."""
+def _tickets(row: Any, with_codes: bool) -> list[dict[str, Any]]:
+    """The tickets of a CONFIRMED booking (the select leaves the others none)."""
+    if not hasattr(row, "ticket_seats"):  # a row from elsewhere (e.g. an idempotent replay's own)
+        return []
+    return [
+        {"seat": seat, "code": code if with_codes else None, "checked_in_at": checked_in_at}
+        for seat, code, checked_in_at in zip(
+            row.ticket_seats, row.ticket_codes, row.ticket_checkins, strict=True
+        )
+    ]
+
+
+def booking_json(row: Any, with_codes: bool = True) -> dict[str, Any]:
+    """A booking as every caller sees it (the API's Booking shape), from any row-like object.
+
+    ``with_codes=False`` leaves the ticket codes out (null): they admit
+    whoever shows them, so only the token holder is given them.
+    """
     return {
         "id": str(row.id),
         "show_id": row.show_id,
@@ -176,7 +216,14 @@ def booking_json(row: Any) -> dict[str, Any]:
         "confirmed_at": row.confirmed_at,
         "cancelled_at": row.cancelled_at,
         "expired_at": row.expired_at,
+        "extensions_left": row.extensions_left,
+        "tickets": _tickets(row, with_codes),
     }
+
+
+def admin_booking_json(row: Any) -> dict[str, Any]:
+    """A booking in an admin listing: who is in, but not the codes that would let anyone in."""
+    return booking_json(row, with_codes=False)
 
 
 def _load_booking(session: Session, booking_id: uuid.UUID) -> Any:
@@ -236,4 +283,4 @@ def list_show_bookings(
             "limit": page.limit + 1,
         },
     ).all()
-    return page_of(rows, page, booking_json, "created_at")
+    return page_of(rows, page, admin_booking_json, "created_at")

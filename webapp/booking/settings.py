@@ -19,6 +19,8 @@ class BookingSettings:
     #: only then can the hold statement run on a generic plan instead of being planned
     #: afresh each time (see ``holds._GENERIC_PLAN``).
     prepared_statements: bool = True
+    #: How many times a hold may be extended (by another hold_seconds from then).
+    max_hold_extensions: int = 1
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BookingSettings:
@@ -28,4 +30,5 @@ class BookingSettings:
             max_held_seats_per_visitor=config["MAX_HELD_SEATS_PER_VISITOR"],
             idempotency_ttl_seconds=config["IDEMPOTENCY_TTL_SECONDS"],
             prepared_statements=config.get("DB_PREPARED_STATEMENTS", True),
+            max_hold_extensions=config["MAX_HOLD_EXTENSIONS"],
         )

@@ -27,6 +27,7 @@ def create_show(
     auditorium_id: int | None = None,
     prices: dict[str, int] | None = None,
     currency: str | None = None,
+    no_single_seat_gaps: bool = False,
 ) -> dict[str, Any]:
     """The new show as ``get_show`` returns it, built from a rectangle, its own
     layout, or an auditorium's (copied onto the show). Seats are labelled A1,
@@ -53,6 +54,7 @@ def create_show(
         prices=prices,
         currency=currency,
         auditorium_id=show_plan.auditorium_id,
+        no_single_seat_gaps=no_single_seat_gaps,
     )
     session.add(show)
     session.flush()

@@ -62,6 +62,8 @@ class SeatView:
     selected: bool = False
     #: Taken by someone else a moment ago, while this visitor tried to hold it.
     conflict: bool = False
+    #: Would be left alone by the hold just refused (single_seat_gap).
+    stranded: bool = False
     #: 1-based position in the row, gaps included.
     column: int = 0
     kind: str = "standard"
@@ -146,11 +148,12 @@ def build_seat_map(
     selected: Iterable[str] = (),
     conflicts: Iterable[str] = (),
     currency: str | None = None,
+    stranded: Iterable[str] = (),
 ) -> SeatMap:
     """The grid to draw, from the seat listing alone: seats sit at their column,
     and the columns no seat has are the aisles and gaps. A row with no seats at
     all (a cross aisle) between two that have some is drawn empty."""
-    selected_set, conflict_set = set(selected), set(conflicts)
+    selected_set, conflict_set, stranded_set = set(selected), set(conflicts), set(stranded)
     by_row: dict[str, list[SeatView]] = {}
     counts = {"AVAILABLE": 0, "HELD": 0, "BOOKED": 0}
     prices: dict[str, str] = {}
@@ -164,6 +167,7 @@ def build_seat_map(
             status=seat["status"],
             selected=seat["seat"] in selected_set and seat["status"] == "AVAILABLE",
             conflict=seat["seat"] in conflict_set,
+            stranded=seat["seat"] in stranded_set,
             column=seat.get("column") or seat["number"],
             kind=seat.get("kind") or "standard",
             price=price,

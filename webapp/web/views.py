@@ -24,18 +24,30 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from .. import limits
 from ..booking import errors, settle
 from ..booking.auditoriums import show_currency
-from ..booking.holds import HoldRequest
+from ..booking.best import BestRequest
+from ..booking.holds import Hold, HoldRequest
 from ..booking.queries import authorize_booking, database_now, get_show, list_upcoming_shows
+from ..booking.tickets import booking_tickets
 from ..caching import no_store, revalidate
 from ..extensions import db
 from ..problems import status_of
+from ..qr import ticket_svg
 from ..seatcache import seat_snapshot
-from ..services import SettleAction, hold_and_commit, settle_and_commit
-from ..validation import collect, email_address, parse_booking_id, parse_show_id, seat_labels
+from ..services import SettleAction, best_and_commit, extend_and_commit, hold_and_commit, settle_and_commit
+from ..validation import (
+    Invalid,
+    collect,
+    email_address,
+    parse_booking_id,
+    parse_show_id,
+    seat_labels,
+    whole_number,
+)
 from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
 from .visitor import (
     MAX_REMEMBERED_BOOKINGS,
@@ -71,16 +83,20 @@ def _render_show(
     selected: Sequence[str] = (),
     toggle: str | None = None,
     conflicts: Sequence[str] = (),
+    stranded: Sequence[str] = (),
     message: str | None = None,
     form_errors: dict[str, str] | None = None,
     email: str = "",
+    quantity: int = 2,
     status: int = 200,
 ) -> tuple[str, int]:
     show = get_show(db.session, show_id)
     snapshot = seat_snapshot(db.session, show_id)
     seats = snapshot.seats
     selection = resolve_selection(seats, selected, toggle, _max_seats())
-    seat_map = build_seat_map(seats, selection.labels, conflicts, currency=show["currency"])
+    seat_map = build_seat_map(
+        seats, selection.labels, conflicts, currency=show["currency"], stranded=stranded
+    )
     page = render_template(
         "show.html",
         show=show,
@@ -90,6 +106,8 @@ def _render_show(
         message=message,
         form_errors=form_errors or {},
         email=email,
+        quantity=min(quantity, _max_seats()),
+        seat_map_stranded=list(stranded),
         max_seats=_max_seats(),
         started=show["starts_at"] <= database_now(db.session),
         poll_interval=SEATMAP_POLL_INTERVAL,
@@ -168,18 +186,74 @@ def hold(show_id: str) -> Response | tuple[str, int]:
         return _render_show(
             sid, selected=still_free, conflicts=taken, message=message, email=raw_email, status=409
         )
-    except (
-        errors.TooManyHolds,
-        errors.ShowStarted,
-        errors.ValidationFailed,
-        errors.CompanionWithoutWheelchair,
-    ) as exc:
+    except errors.SingleSeatGap as exc:
+        db.session.rollback()
+        # The selection stays as it was, and the seats it would strand are marked on the map.
+        return _render_show(
+            sid,
+            selected=labels,
+            stranded=exc.extras["seats"],
+            message=exc.detail,
+            email=raw_email,
+            status=status_of(exc),
+        )
+    except _HOLD_ERRORS as exc:
         db.session.rollback()
         return _render_show(sid, selected=labels, message=exc.detail, email=raw_email, status=status_of(exc))
+    return _to_booking(held)
 
+
+#: Refusals a visitor can act on, shown on the map they were on.
+_HOLD_ERRORS = (
+    errors.TooManyHolds,
+    errors.ShowStarted,
+    errors.ShowCancelled,
+    errors.ValidationFailed,
+    errors.CompanionWithoutWheelchair,
+)
+
+
+def _to_booking(held: Hold) -> Response:
     booking_id = held.booking["id"]
     remember_booking(booking_id, held.token)
     return redirect(url_for(".booking", booking_id=booking_id), code=303)
+
+
+@bp.post("/shows/<show_id>/best")
+@limits.holds
+def best(show_id: str) -> Response | tuple[str, int]:
+    """Best available: hold the best ``quantity`` adjacent seats, then go to the booking page."""
+    sid = parse_show_id(show_id)
+    raw_email = request.form.get("email", "").strip()
+    raw_quantity = request.form.get("quantity", "").strip()
+    form_errors: dict[str, str] = {}
+    quantity = collect(form_errors, "quantity", _quantity, raw_quantity, _max_seats())
+    email = collect(form_errors, "email", email_address, raw_email)
+    if form_errors:
+        message = form_errors.get("quantity") or "Please check the form."
+        return _render_show(sid, form_errors=form_errors, email=raw_email, message=message, status=422)
+    assert quantity is not None
+    best_request = BestRequest(
+        show_id=sid,
+        quantity=quantity,
+        email=email,
+        visitor=hold_visitor(),
+        client_address=request.remote_addr,
+    )
+    try:
+        held = best_and_commit(best_request)
+    except (errors.NoAdjacentSeats, errors.SeatsUnavailable, *_HOLD_ERRORS) as exc:
+        db.session.rollback()
+        return _render_show(
+            sid, message=exc.detail, email=raw_email, quantity=quantity, status=status_of(exc)
+        )
+    return _to_booking(held)
+
+
+def _quantity(raw: str, max_seats: int) -> int:
+    if not raw.isdigit():
+        raise Invalid(f"How many seats? A number from 1 to {max_seats}.")
+    return whole_number(int(raw), 1, max_seats)
 
 
 # --- bookings ------------------------------------------------------------------
@@ -201,7 +275,7 @@ def _owned(raw_id: str) -> tuple[uuid.UUID, str, dict[str, Any]]:
     return booking_id, token, booking
 
 
-def _booking_context(booking: dict[str, Any]) -> dict[str, Any]:
+def _booking_context(booking: dict[str, Any], notice: str | None = None) -> dict[str, Any]:
     ms_left = 0
     if booking["status"] == "PENDING" and booking["hold_expires_at"] is not None:
         remaining = booking["hold_expires_at"] - database_now(db.session)
@@ -211,6 +285,7 @@ def _booking_context(booking: dict[str, Any]) -> dict[str, Any]:
         "show": get_show(db.session, booking["show_id"]),
         "ms_left": ms_left,
         "seconds_left": -(-ms_left // 1000),  # rounded up: "1" until the very end
+        "notice": notice,
     }
 
 
@@ -238,6 +313,21 @@ def my_bookings() -> Response:
 def booking(booking_id: str) -> Response:
     _, _, found = _owned(booking_id)
     return no_store(make_response(render_template("booking.html", **_booking_context(found))))
+
+
+@bp.get("/bookings/<booking_id>/tickets")
+def tickets(booking_id: str) -> Response:
+    """One QR code per ticket, printable and readable on a phone; only for the booking's own visitor."""
+    found_id, _, found = _owned(booking_id)
+    issued = booking_tickets(db.session, found_id) if found["status"] == "CONFIRMED" else []
+    page = render_template(
+        "tickets.html",
+        booking=found,
+        show=get_show(db.session, found["show_id"]),
+        # segno's SVG of a code of [A-Za-z0-9_-] and a seat label: nothing a visitor wrote.
+        tickets=[{**t, "svg": Markup(ticket_svg(t["code"], t["seat"]))} for t in issued],  # noqa: S704
+    )
+    return no_store(make_response(page))
 
 
 @bp.get("/bookings/<booking_id>/panel")
@@ -282,3 +372,22 @@ def cancel(booking_id: str) -> Response:
         settle.cancel_booking,
         lambda b: f"Cancelled. Seats {', '.join(b['seats'])} are free for others again.",
     )
+
+
+@bp.post("/bookings/<booking_id>/extend")
+@limits.booking_writes
+def extend(booking_id: str) -> Response:
+    """More time to confirm. htmx swaps in the new panel (its countdown restarts); without
+    JavaScript the page reloads with a message, like confirm and cancel."""
+    booking_id_, token, _ = _owned(booking_id)
+    settled = extend_and_commit(booking_id_, token)
+    if request.headers.get("HX-Request"):
+        booking = authorize_booking(db.session, booking_id_, token)
+        notice = settled.error.detail if settled.error else "Extended: you have more time to confirm."
+        panel = render_template("_booking_panel.html", **_booking_context(booking, notice))
+        return no_store(make_response(panel))
+    if settled.error is not None:
+        flash(settled.error.detail, "error")
+    else:
+        flash("Extended: you have more time to confirm.", "success")
+    return redirect(url_for(".booking", booking_id=booking_id_), code=303)

@@ -1,0 +1,159 @@
+"""Best available: hold ``quantity`` adjacent seats chosen for the client.
+
+One read of the show's seats (lazy expiry: a lapsed hold is a free seat),
+the choice in Python (webapp/seatchoice.py, pure), then the normal hold path
+(holds.hold_seats: Redis locks, row locks, all or nothing, the gap rule). A
+choice can lose a race to another hold between the read and the hold; then
+the seats are read again and a block chosen again, at most ``ATTEMPTS``
+times. Each attempt runs in a savepoint, so a lost attempt gives back its row
+locks and its Redis locks at once and leaves nothing behind; the seats it
+lost are left out of later choices, and retries pick among the few best
+blocks at random, so simultaneous requests spread instead of colliding again.
+
+409 ``no_adjacent_seats`` means no block exists at all; 409
+``seats_unavailable`` (rare) that blocks exist but every attempt lost.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ..locks import SeatLocker
+from ..seatchoice import DEFAULT_KINDS, Block, pick, ranked_blocks
+from ..seatgaps import Spot
+from . import idempotency
+from .errors import NoAdjacentSeats, SeatsUnavailable, ShowNotFound, ShowStarted, SingleSeatGap
+from .holds import Hold, HoldRequest, hold_seats
+from .settings import BookingSettings
+
+#: How many times a choice is made and tried before giving up.
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BestRequest:
+    show_id: int
+    quantity: int
+    #: One kind of seat; None: standard or premium, mixed if need be.
+    kind: str | None = None
+    email: str | None = None
+    visitor: str | None = None
+    client_address: str | None = None
+
+
+_SHOW = text(
+    """
+    SELECT layout, no_single_seat_gaps, starts_at <= now() AS started
+    FROM shows WHERE id = :show_id
+    """
+)
+
+_SEATS = text(
+    """
+    SELECT label, row, col, kind,
+           status = 'AVAILABLE' OR (status = 'HELD' AND hold_expires_at <= now()) AS free
+    FROM seats WHERE show_id = :show_id
+    """
+)
+
+
+def hold_best(
+    session: Session,
+    request: BestRequest,
+    *,
+    settings: BookingSettings,
+    locker: SeatLocker,
+    idempotency_key: str | None = None,
+    rng: random.Random | None = None,
+) -> Hold:
+    """Hold the best block of ``quantity`` adjacent seats in the caller's transaction."""
+    scope = request.visitor or ""
+    if idempotency_key is not None:
+        body = {
+            "show_id": request.show_id,
+            "quantity": request.quantity,
+            "kind": request.kind,
+            "email": request.email,
+        }
+        replay = idempotency.claim_key(
+            session, scope, idempotency_key, idempotency.fingerprint(body), settings.idempotency_ttl_seconds
+        )
+        if replay is not None:
+            return Hold(booking=replay.booking, token=replay.token, replayed=True)
+
+    show = session.execute(_SHOW, {"show_id": request.show_id}).one_or_none()
+    if show is None:
+        raise ShowNotFound(f"There is no show {request.show_id}.")
+    if show.started:
+        raise ShowStarted(f"Show {request.show_id} has started; seats can no longer be held.")
+    widths = {chr(ord("A") + i): len(row) for i, row in enumerate(show.layout)}
+    rng = rng or random.Random()
+    lost: set[str] = set()
+    hold: Hold | None = None
+    for attempt in range(ATTEMPTS):
+        block = _choose(session, request, show.no_single_seat_gaps, widths, lost, attempt, rng)
+        try:
+            with session.begin_nested():
+                hold = hold_seats(
+                    session,
+                    HoldRequest(
+                        request.show_id,
+                        block.labels,
+                        request.email,
+                        visitor=request.visitor,
+                        client_address=request.client_address,
+                    ),
+                    settings=settings,
+                    locker=locker,
+                )
+            break
+        except SeatsUnavailable as exc:
+            lost.update(exc.extras.get("seats") or block.labels)
+        except SingleSeatGap:
+            pass  # a neighbour was taken since the read: read again
+    if hold is None:
+        raise SeatsUnavailable(sorted(lost))
+    if idempotency_key is not None:
+        idempotency.record_answer(session, scope, idempotency_key, hold.booking, hold.token)
+    return hold
+
+
+def _choose(
+    session: Session,
+    request: BestRequest,
+    gap_rule: bool,
+    widths: dict[str, int],
+    lost: set[str],
+    attempt: int,
+    rng: random.Random,
+) -> Block:
+    """Read the seats and choose a block for this attempt, or raise why there is none."""
+    spots = [
+        Spot(r.label, r.row, r.col, r.free, r.kind)
+        for r in session.execute(_SEATS, {"show_id": request.show_id})
+    ]
+    kinds = {request.kind} if request.kind else DEFAULT_KINDS
+
+    def blocks(exclude: set[str]) -> list[Block]:
+        found = ranked_blocks(
+            spots, request.quantity, rows=len(widths), kinds=kinds, row_widths=widths, exclude=exclude
+        )
+        # A show with the rule sells no block that strands a seat; others only prefer not to.
+        return [b for b in found if not b.strands] if gap_rule else found
+
+    candidates = blocks(lost)
+    if candidates:
+        return pick(candidates, attempt, rng)
+    if lost and blocks(set()):
+        # Blocks exist, but only where racers are holding right now.
+        raise SeatsUnavailable(sorted(lost))
+    kind = f" {request.kind}" if request.kind else ""
+    rule = " that leave no single seat alone" if gap_rule else ""
+    raise NoAdjacentSeats(
+        f"There are no {request.quantity} adjacent{kind} seats left in one row{rule}. "
+        "Try fewer seats, or pick them on the seat map."
+    )
