@@ -17,7 +17,7 @@ checksum = $(shell cat $(1) | cksum | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.installed-run-$(call checksum,requirements.txt)
 DEV_STAMP := $(VENV)/.installed-dev-$(call checksum,requirements.txt requirements-dev.txt)
 
-.PHONY: help venv venv-dev services db run test test-faults compiler lint chromium bench soak audit
+.PHONY: help venv venv-dev services db run test test-faults compiler lint chromium pgbouncer bench soak audit
 
 help:
 	@echo "make venv      create $(VENV) and install requirements.txt (only when it changed)"
@@ -87,7 +87,7 @@ run: venv db
 # The suite creates and drops its own database on the servers named by
 # DATABASE_URL / REDIS_URL, so no migrations run against the dev database here.
 test: export APP_ENV := test
-test: venv-dev services chromium
+test: venv-dev services chromium pgbouncer
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fault suite is left out of `make test` (addopts has -m "not faults");
@@ -99,6 +99,11 @@ test-faults: venv-dev services compiler
 
 chromium:
 	@bash scripts/ensure-chromium.sh
+
+# tests/test_pgbouncer.py runs holds through a private PgBouncer (Debian's
+# package, installed with apt-get when root; the test is skipped without it).
+pgbouncer:
+	@bash scripts/ensure-pgbouncer.sh
 
 # The clock-skew faults build a small LD_PRELOAD library (gcc installed with
 # apt-get when missing, as root).

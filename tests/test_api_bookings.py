@@ -68,6 +68,42 @@ def test_hold_conflict_lists_only_unavailable_seats(client, make_show):
     assert seat_statuses(client, show["id"])["A3"] == "AVAILABLE"
 
 
+def test_taken_seats_are_refused_by_redis_until_a_cancel_frees_them(app, client, make_show, redis_conn):
+    show = make_show()
+    first = hold_ok(client, show["id"], ["A1", "A2"])
+    key = f"{app.config['REDIS_KEY_PREFIX']}seatlock:{{show:{show['id']}}}:A1"
+    assert redis_conn.get(key) == b"taken"  # the commit left a marker, not a deleted lock
+    assert 0 < redis_conn.pttl(key) <= app.config["SEAT_TAKEN_TTL_MS"]
+    problem = assert_problem(hold(client, show["id"], ["A2", "A1"]), 409, "seats_unavailable")
+    assert problem["seats"] == ["A2", "A1"]
+
+    cancelled = client.post(f"/api/bookings/{first['booking']['id']}/cancel", headers=bearer(first["token"]))
+    assert cancelled.status_code == 200
+    assert redis_conn.exists(key) == 0  # at once, not when the marker would lapse
+    assert hold_ok(client, show["id"], ["A1", "A2"])["booking"]["seats"] == ["A1", "A2"]
+
+
+def test_after_a_show_cancel_holds_hear_show_cancelled_not_taken(app, client, make_show, admin_headers):
+    show = make_show()
+    hold_ok(client, show["id"], ["C1", "C2"])  # marked taken in Redis for a moment
+    assert client.post(f"/api/shows/{show['id']}/cancel", headers=admin_headers).status_code == 200
+    assert_problem(hold(client, show["id"], ["C1", "C2"]), 409, "show_cancelled")
+
+
+def test_a_taken_marker_never_outlives_its_hold(app, app_config, client, make_show, redis_conn):
+    """Lazy expiry as before: the moment a hold lapses its seats can be held, Redis or not."""
+    app_config.set(HOLD_SECONDS=1)  # shorter than SEAT_TAKEN_TTL_MS (2 s)
+    show = make_show()
+    first = hold_ok(client, show["id"], ["B1"])["booking"]
+    key = f"{app.config['REDIS_KEY_PREFIX']}seatlock:{{show:{show['id']}}}:B1"
+    assert redis_conn.get(key) == b"taken"
+    assert 0 < redis_conn.pttl(key) <= 1000
+    wait_until_database_time(app, first["hold_expires_at"])
+    second = hold_ok(client, show["id"], ["B1"])["booking"]  # no 409 from a marker left behind
+    assert second["id"] != first["id"]
+    assert stored_booking(app, first["id"]).status == "EXPIRED"
+
+
 def test_hold_of_booked_seat_is_409(client, make_show):
     show = make_show()
     first = hold_ok(client, show["id"], ["C1"])

@@ -26,8 +26,10 @@ def prefix(redis_conn: redis.Redis, redis_prefix: str) -> Iterator[str]:
         redis_conn.delete(*keys)
 
 
-def make_locker(prefix: str, ttl_ms: int = 5000, wait_ms: int = 0) -> SeatLocker:
-    return SeatLocker(redis.Redis.from_url(TEST_REDIS_URL), prefix=prefix, ttl_ms=ttl_ms, wait_ms=wait_ms)
+def make_locker(prefix: str, ttl_ms: int = 5000, wait_ms: int = 0, taken_ms: int = 0) -> SeatLocker:
+    return SeatLocker(
+        redis.Redis.from_url(TEST_REDIS_URL), prefix=prefix, ttl_ms=ttl_ms, wait_ms=wait_ms, taken_ms=taken_ms
+    )
 
 
 def test_acquire_takes_every_key_with_owner_token_and_ttl(redis_conn, prefix) -> None:
@@ -144,3 +146,76 @@ def test_unreachable_redis_means_no_lock_and_a_warning(caplog: pytest.LogCapture
     assert time.monotonic() - started < 0.05
     assert not caplog.records
     locker.release(None)  # a lock never taken releases nothing, quietly
+
+
+def test_a_seat_released_as_taken_is_refused_at_once_for_at_most_its_ttl(redis_conn, prefix) -> None:
+    # A long wait, so that "at once" means the taken marker, not a wait that ran out.
+    holder, racer = make_locker(prefix, taken_ms=300), make_locker(prefix, wait_ms=2000, taken_ms=300)
+    lock = holder.acquire(4, ["A1", "A2"])
+    holder.release(lock, {"A1": 60_000, "A2": 60_000})  # held for a minute: capped at 300 ms
+    assert redis_conn.get(holder.key(4, "A1")) == b"taken"
+    assert 0 < redis_conn.pttl(holder.key(4, "A1")) <= 300
+
+    started = time.monotonic()
+    with pytest.raises(SeatsLocked) as refused:
+        racer.acquire(4, ["A2", "A1"])
+    assert time.monotonic() - started < 1.0
+    assert refused.value.taken and refused.value.labels == ["A2", "A1"]
+
+    deadline = time.monotonic() + 5
+    while redis_conn.exists(holder.key(4, "A1")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert racer.acquire(4, ["A2", "A1"]) is not None, "the marker outlived its TTL"
+
+
+def test_partly_taken_seats_are_locked_and_left_to_postgresql(redis_conn, prefix) -> None:
+    locker = make_locker(prefix, taken_ms=5000)
+    first = locker.acquire(5, ["B1"])
+    locker.release(first, {"B1": 5000})
+    # B2 is free: the request goes on (PostgreSQL names what is taken), B1's marker stays.
+    lock = locker.acquire(5, ["B1", "B2"])
+    assert lock is not None
+    assert redis_conn.get(locker.key(5, "B1")) == b"taken"
+    assert redis_conn.get(locker.key(5, "B2")) == lock.token.encode()
+    locker.release(lock)  # rolled back: B2 is deleted, the marker it did not own stays
+    assert redis_conn.exists(locker.key(5, "B2")) == 0
+    assert redis_conn.get(locker.key(5, "B1")) == b"taken"
+
+
+def test_forget_drops_taken_markers_but_not_a_request_s_lock(redis_conn, prefix) -> None:
+    locker = make_locker(prefix, taken_ms=5000)
+    locker.release(locker.acquire(6, ["C1"]), {"C1": 5000})
+    in_flight = locker.acquire(6, ["C2"])
+    locker.forget(6, ["C1", "C2"])  # a cancel freed C1 (and names C2, locked by another request)
+    assert redis_conn.exists(locker.key(6, "C1")) == 0
+    assert redis_conn.get(locker.key(6, "C2")) == in_flight.token.encode()
+    assert make_locker(prefix).acquire(6, ["C1"]) is not None
+
+
+def test_release_after_a_commit_bumps_the_seat_map_version_in_the_same_call(redis_conn, prefix) -> None:
+    versions = iter(["v1", "v2"])
+    locker = SeatLocker(
+        redis.Redis.from_url(TEST_REDIS_URL),
+        prefix=prefix,
+        ttl_ms=5000,
+        wait_ms=0,
+        version=lambda show_id: (
+            f"{prefix}seatmap:{{show:{show_id}}}:version", next(versions), 60, f"{prefix}changes"
+        ),
+    )
+    version_key = f"{prefix}seatmap:{{show:8}}:version"
+    assert key_slot(version_key.encode()) == key_slot(locker.key(8, "A1").encode())  # one script, one slot
+    listener = redis_conn.pubsub()
+    listener.subscribe(f"{prefix}changes")
+    assert listener.get_message(timeout=5)["type"] == "subscribe"
+    assert locker.release(locker.acquire(8, ["A1"])) is False  # a rollback: no new version
+    assert redis_conn.exists(version_key) == 0
+    assert locker.release(locker.acquire(8, ["A1"]), bump_version=True) is True
+    assert redis_conn.get(version_key) == b"v1"
+    assert 0 < redis_conn.ttl(version_key) <= 60
+    # ...and announced it, once, to every web process's memo of the grid (webapp/localgrids.py).
+    announced = listener.get_message(timeout=5)
+    assert announced is not None and announced["data"] == b"8"
+    assert listener.get_message(timeout=0.2) is None
+    listener.close()
+    assert redis_conn.exists(locker.key(8, "A1")) == 0

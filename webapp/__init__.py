@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
+from .dbpool import ping_idle_connections
 from .events import install_session_hooks, message_owed
 from .extensions import csrf, db, migrate, redis_client
 from .fastpath import SeatMapShortcut
@@ -16,6 +17,7 @@ from .jsonutil import OrjsonProvider
 from .locks import SeatLocker
 from .requestlog import RequestLog, configure_logging
 from .requestlog import install as install_request_log
+from .seatcache import new_version
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app.config["LOG_FORMAT"])
 
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     csrf.init_app(app)
     redis_client.init_app(app)
@@ -36,6 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         prefix=app.config["REDIS_KEY_PREFIX"],
         ttl_ms=app.config["SEAT_LOCK_TTL_MS"],
         wait_ms=app.config["SEAT_LOCK_WAIT_MS"],
+        taken_ms=app.config["SEAT_TAKEN_TTL_MS"],
+        version=new_version(app.config["REDIS_KEY_PREFIX"]),
     )
     install_session_hooks()
 

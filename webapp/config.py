@@ -143,6 +143,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     database_url = normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     web_threads = _int(env, "WEB_THREADS", 4, minimum=1)
+    prepared_statements = _switch(env, "DB_PREPARED_STATEMENTS", True)
     return {
         "APP_ENV": app_env,
         # Where Flask-Migrate finds the migrations (relative to the working directory).
@@ -152,10 +153,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {
             # One connection per request thread, plus a little slack for the
-            # health checks; pre-ping lets a worker survive a PostgreSQL restart.
+            # health checks. No pre-ping on every checkout (a round trip per
+            # request): connections idle for DB_PING_AFTER_IDLE_SECONDS are
+            # pinged instead (webapp/dbpool.py), and a disconnect met in use
+            # empties the pool. Recycling bounds a connection's age.
             "pool_size": _int(env, "DB_POOL_SIZE", web_threads + 1, minimum=1),
             "max_overflow": 2,
-            "pool_pre_ping": True,
+            "pool_pre_ping": False,
             "pool_recycle": 1800,
             # A stuck lock or a runaway query must not hold a gunicorn thread
             # for ever: both end in an error the app answers with 503 "busy".
@@ -163,6 +167,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             # transaction gives up first.
             "connect_args": {
                 "connect_timeout": 5,
+                # psycopg prepares a statement on its fifth run on a connection,
+                # which lets the hold run on a generic plan. PgBouncer before
+                # 1.21 (transaction mode) cannot keep prepared statements:
+                # DB_PREPARED_STATEMENTS=off there.
+                "prepare_threshold": 5 if prepared_statements else None,
                 "options": (
                     "-c timezone=UTC"
                     f" -c statement_timeout={_int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000)}"
@@ -170,6 +179,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
                 ),
             },
         },
+        "DB_PREPARED_STATEMENTS": prepared_statements,
+        "DB_PING_AFTER_IDLE_SECONDS": _float(env, "DB_PING_AFTER_IDLE_SECONDS", 10.0),
         "REDIS_URL": env.get("REDIS_URL", DEFAULT_REDIS_URL),
         # Seconds a Redis call may take: PostgreSQL is the source of truth, so a
         # slow or absent Redis must cost little (every caller carries on without it).
@@ -195,6 +206,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # for long, and a bounded wait before answering 409.
         "SEAT_LOCK_TTL_MS": _int(env, "SEAT_LOCK_TTL_MS", 5000, minimum=10),
         "SEAT_LOCK_WAIT_MS": _int(env, "SEAT_LOCK_WAIT_MS", 200),
+        # How long a seat PostgreSQL showed taken is refused by the Redis lock
+        # script alone (never past its hold's expiry; a cancel clears it); 0: off.
+        "SEAT_TAKEN_TTL_MS": _int(env, "SEAT_TAKEN_TTL_MS", 2000),
         "IDEMPOTENCY_TTL_SECONDS": _int(env, "IDEMPOTENCY_TTL_SECONDS", 24 * 3600, minimum=1),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 64 * 1024, minimum=1024),
         "SMTP_URL": env.get("SMTP_URL", "") or None,

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 _signals = Namespace()
 
 #: Sent after a commit that changed seats of a show, once per show; receivers
-#: get ``show_id``. The seat-map cache, ETags and the live map listen here.
+#: get ``show_id``, and ``version_bumped`` (True when the seat map's version
+#: was already set by an after-commit callback). The seat-map cache, ETags and the live map listen here.
 seats_changed = _signals.signal("seats-changed")
 
 #: Sent after a commit that owes a customer a message; receivers get
@@ -30,15 +31,31 @@ message_owed = _signals.signal("message-owed")
 _ON_COMMIT = "marquee.on_commit"
 _ON_END = "marquee.on_end"
 _CHANGED_SHOWS = "marquee.changed_shows"
+_BUMPED_SHOWS = "marquee.bumped_shows"
 
 
 def mark_seats_changed(session: Session, show_id: int) -> None:
     session.info.setdefault(_CHANGED_SHOWS, set()).add(show_id)
 
 
+def mark_version_bumped(session: Session, show_id: int) -> None:
+    """An after-commit callback already gave the show's seat map a new version (the
+    seat locks' release does, in the same Redis call): ``seats_changed`` says so."""
+    session.info.setdefault(_BUMPED_SHOWS, set()).add(show_id)
+
+
 def on_transaction_end(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction commits or rolls back."""
-    session.info.setdefault(_ON_END, []).append(callback)
+    session.info.setdefault(_ON_END, []).append(lambda committed=False: callback())
+
+
+def on_outcome(session: Session, callback: Callable[[bool], None]) -> None:
+    """Run ``callback(committed)`` once the current transaction commits (True) or rolls back.
+
+    For an effect that differs by outcome but must cost one call either way
+    (the seat locks: released, or kept as taken markers after a commit).
+    """
+    session.info.setdefault(_ON_END, []).append(lambda committed=False: callback(committed))
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -51,27 +68,29 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
-def _run(callbacks: list[Callable[[], None]]) -> None:
+def _run(callbacks: list[Callable[..., None]], *args: bool) -> None:
     for callback in callbacks:
         try:
-            callback()
+            callback(*args)
         except Exception:  # an after-commit effect must never undo a committed booking
             log.exception("after-transaction callback failed")
 
 
 def _after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGED_SHOWS, set())
-    _run(session.info.pop(_ON_END, []))
+    _run(session.info.pop(_ON_END, []), True)
     _run(session.info.pop(_ON_COMMIT, []))
+    bumped = session.info.pop(_BUMPED_SHOWS, set())
     for show_id in sorted(changed):
         try:
-            seats_changed.send(show_id, show_id=show_id)
+            seats_changed.send(show_id, show_id=show_id, version_bumped=show_id in bumped)
         except Exception:
             log.exception("seats_changed receiver failed for show %s", show_id)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHANGED_SHOWS, None)
+    session.info.pop(_BUMPED_SHOWS, None)
     session.info.pop(_ON_COMMIT, None)
     _run(session.info.pop(_ON_END, []))
 

@@ -324,6 +324,22 @@ def grid_etag_matches(validators: ETags, etag: str) -> bool:
     return validators.contains(etag) or validators.contains(etag + GZIP_ETAG_SUFFIX)
 
 
+def new_version(prefix: str) -> Callable[[int], tuple[str, str, int, str]]:
+    """For the seat locker: a show's version key, a new version, its TTL, and the channel announcing it.
+
+    A hold's lock release sets and announces it in the same Redis call
+    (webapp/locks.py), and the ``seats_changed`` signal then says so
+    (``version_bumped``).
+    """
+    channel = localgrids.channel(prefix)
+    return lambda show_id: (
+        snapshot_keys(show_id, prefix).version,
+        secrets.token_hex(6),
+        _VERSION_TTL_S,
+        channel,
+    )
+
+
 def bump(show_id: int) -> None:
     """Give the show a new version, so no stored snapshot of it is used again.
 
@@ -346,6 +362,14 @@ def bump(show_id: int) -> None:
 
 
 @seats_changed.connect
-def _on_seats_changed(sender: Any, show_id: int, **_: Any) -> None:
-    if has_app_context():  # jobs and requests both run inside one
+def _on_seats_changed(sender: Any, show_id: int, version_bumped: bool = False, **_: Any) -> None:
+    if not has_app_context():  # jobs and requests both run inside one
+        return
+    if not version_bumped:
         bump(show_id)
+        return
+    # The lock release set and announced the new version; this process's memo
+    # must not wait for the announcement to come back.
+    local: LocalGrids | None = current_app.extensions.get(LOCAL_GRIDS)
+    if local is not None:
+        local.invalidate(show_id)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
 from .booking.best import BestRequest, hold_best
+from .booking.cancel_show import cancel_show
 from .booking.errors import DomainError
 from .booking.extend import extend_hold
 from .booking.holds import Hold, HoldRequest, hold_seats
@@ -22,6 +24,7 @@ from .booking.settle import Settled
 from .extensions import db
 from .locks import SeatLocker
 from .metrics import count_hold
+from .models import BookingStatus
 
 SettleAction = Callable[[Session, uuid.UUID, str | None], Settled]
 
@@ -78,6 +81,15 @@ def extend_and_commit(booking_id: uuid.UUID, token: str | None) -> Settled:
     return settled
 
 
+def cancel_show_and_commit(show_id: int) -> dict[str, Any]:
+    """Cancel the show and commit; then its seats are no longer "taken" in Redis either
+    (holds must hear ``show_cancelled``, webapp/locks.py)."""
+    show = cancel_show(db.session, show_id)
+    db.session.commit()
+    seat_locker().forget_show(show_id)
+    return show
+
+
 def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | None) -> Settled:
     """Confirm or cancel, and commit whatever it wrote: also an expiry it reports as an error.
 
@@ -85,4 +97,8 @@ def settle_and_commit(action: SettleAction, booking_id: uuid.UUID, token: str | 
     """
     settled = action(db.session, booking_id, token)
     db.session.commit()
+    booking = settled.booking
+    if booking is not None and booking["status"] == BookingStatus.CANCELLED.value:
+        # Its seats are free now: do not let Redis turn requests for them away as taken.
+        seat_locker().forget(booking["show_id"], booking["seats"])
     return settled

@@ -1,20 +1,22 @@
 -- Scenario (a): every request holds 2 adjacent seats nobody has asked for yet.
--- Args: first_show_id show_count rows seats_per_row thread_count
+-- Args: first_show_id show_count rows seats_per_row thread_count [first_pair]
+-- first_pair skips the pairs earlier runs of the same bench have taken.
 package.path = package.path .. ";bench/wrk/?.lua"
 require("common")
 
-local first_show, show_count, rows, per_row, thread_count
+local first_show, show_count, rows, per_row, thread_count, first_pair
 local counter = 0
 local letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 function init(args)
   first_show = tonumber(args[1]); show_count = tonumber(args[2])
   rows = tonumber(args[3]); per_row = tonumber(args[4]); thread_count = tonumber(args[5])
+  first_pair = tonumber(args[6] or "0")
 end
 
 function request()
   -- Pair k is handed to exactly one thread: k = thread_id + counter * thread_count.
-  local k = thread_id + counter * thread_count
+  local k = first_pair + thread_id + counter * thread_count
   counter = counter + 1
   local pairs_per_row = math.floor(per_row / 2)
   local pairs_per_show = pairs_per_row * rows

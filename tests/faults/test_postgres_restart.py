@@ -9,8 +9,8 @@ moment, and started again. What must hold:
 
 * while it is down, requests fail cleanly: 503 problem+json with the code
   ``database_unavailable`` (and ``Retry-After``), never a 500, never a hang;
-* the same workers recover by themselves within seconds (the pool's
-  pre-ping drops the dead connections), no gunicorn restart;
+* the same workers recover by themselves within seconds (a disconnect empties the
+  pool, idle connections are pinged), no gunicorn restart;
 * no hold is left half done: every booking has all its seats, every seat
   its booking (the SQL invariants), and every hold answered 201 is there.
 """
@@ -139,7 +139,7 @@ def test_postgres_restart_gives_clean_503s_and_the_app_recovers(
     settled = between(answers, restarted + RECOVER_WITHIN_S, float("inf"))
     assert statuses(a for a in settled if a.action == "hold")[201] > 0
     first_hold = min(a.ended for a in after if a.action == "hold" and a.status == 201)
-    # The same workers, no restart: pre-ping replaced their dead connections.
+    # The same workers, no restart: the pool replaced their dead connections.
     assert wait_for_workers(server.process.pid, WORKERS) == workers_before
 
     assert_seat_invariants(private_app)

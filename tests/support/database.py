@@ -49,7 +49,20 @@ def forget_seat_snapshots(app: Flask) -> None:
         client.delete(*keys)
 
 
+def forget_taken_seats(app: Flask) -> None:
+    """Drop the Redis seat keys (locks and taken markers) after a test moved time by SQL.
+
+    A marker lives no longer than the hold it saw (webapp/locks.py); a hold
+    lapsed by hand would still be refused as taken for up to SEAT_TAKEN_TTL_MS.
+    """
+    client = app.extensions["redis"]
+    keys = list(client.scan_iter(match=f"{app.config['REDIS_KEY_PREFIX']}seatlock:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 def lapse_hold(app: Flask, booking_id: str, ago: str = "0 seconds") -> None:
     """Let a hold run out now (or ``ago``), without any job running; see ``LAPSE_HOLD_SQL``."""
     run_sql(app, LAPSE_HOLD_SQL, id=str(booking_id), ago=ago)
     forget_seat_snapshots(app)
+    forget_taken_seats(app)

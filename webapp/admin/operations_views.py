@@ -15,10 +15,9 @@ from typing import Any
 from flask import Response, flash, redirect, request, url_for
 
 from ..booking import report, settle
-from ..booking.cancel_show import cancel_show
 from ..booking.queries import get_show
 from ..extensions import db
-from ..services import settle_and_commit
+from ..services import cancel_show_and_commit, settle_and_commit
 from ..validation import parse_booking_id, parse_show_id
 from .views import _page, admin_required, bp
 
@@ -51,8 +50,7 @@ def confirm_cancel_show(show_id: str) -> Response:
 @admin_required
 def cancel_a_show(show_id: str) -> Response:
     sid = parse_show_id(show_id)
-    show = cancel_show(db.session, sid)
-    db.session.commit()
+    show = cancel_show_and_commit(sid)
     flash(f"Cancelled show {show['id']}: {show['title']}. Its bookers are being told by e-mail.", "success")
     return redirect(url_for(".show_bookings", show_id=sid), code=303)
 

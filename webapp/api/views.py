@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from .. import limits
 from ..auth import is_admin_token, require_admin, require_booking_token, require_door_staff
-from ..booking import cancel_show, queries, report, settle, shows, tickets
+from ..booking import queries, report, settle, shows, tickets
 from ..booking.errors import ValidationFailed
 from ..booking.paging import Page, page_request
 from ..caching import revalidate
@@ -21,7 +21,14 @@ from ..jsonutil import dumps
 from ..models import BookingStatus
 from ..problems import MalformedJSON, UnsupportedMediaType
 from ..seatcache import current_etag, seat_snapshot
-from ..services import SettleAction, best_and_commit, extend_and_commit, hold_and_commit, settle_and_commit
+from ..services import (
+    SettleAction,
+    best_and_commit,
+    cancel_show_and_commit,
+    extend_and_commit,
+    hold_and_commit,
+    settle_and_commit,
+)
 from ..validation import parse_booking_id, parse_show_id
 from .hold_schemas import HoldRequest
 from .openapi import openapi_document
@@ -112,8 +119,7 @@ def show(show_id: str) -> Response:
 @limits.sign_in_failures
 def cancel_a_show(show_id: str) -> Response:
     require_admin()
-    show = cancel_show.cancel_show(db.session, parse_show_id(show_id))
-    db.session.commit()
+    show = cancel_show_and_commit(parse_show_id(show_id))
     return answer(Show, show)
 
 

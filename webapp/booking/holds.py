@@ -9,6 +9,7 @@ order and writes the hold only if every seat is free. The row locks decide.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ..events import mark_seats_changed, on_transaction_end
+from ..events import mark_seats_changed, mark_version_bumped, on_outcome
 from ..locks import SeatLocker, SeatsLocked
 from ..models import BookingStatus
 from . import gaps, idempotency
@@ -83,7 +84,23 @@ def hold_seats(
     except SeatsLocked as exc:
         raise SeatsUnavailable(exc.labels) from None
     # Released once the caller's transaction ends, never before its commit.
-    on_transaction_end(session, lambda: locker.release(lock))
+    # Seats PostgreSQL showed taken stay marked so in Redis for a moment
+    # (webapp/locks.py): the next requests for them are refused there.
+    # After a commit the same call gives the seat map a new version.
+    # Milliseconds each seat stays taken for sure, as of ``measured`` (monotonic):
+    # the markers must not outlive a hold, or a lapsed seat would be refused.
+    taken_ms: dict[str, int] = {}  # known taken whatever the outcome
+    held_ms: dict[str, int] = {}  # taken only if this transaction commits
+    measured = [0.0]
+
+    def release(committed: bool) -> None:
+        elapsed = int((time.monotonic() - measured[0]) * 1000) + 1
+        marks = {**taken_ms, **held_ms} if committed else taken_ms
+        marks = {label: ms - elapsed for label, ms in marks.items()}
+        if locker.release(lock, marks, bump_version=committed and bool(held_ms)):
+            mark_version_bumped(session, request.show_id)
+
+    on_outcome(session, release)
     if gap_rule:
         # Locks the whole rows first (see gaps.py); shows without the rule skip this.
         gaps.lock_rows_and_check(session, request.show_id, request.seats)
@@ -102,15 +119,24 @@ def hold_seats(
         "hold_seconds": settings.hold_seconds,
         "extensions": settings.max_hold_extensions,
     }
+    if settings.prepared_statements:
+        # Straight to the driver: no parameters, no result, and the ORM's
+        # execute machinery costs more app CPU than the round trip itself.
+        session.connection().exec_driver_sql(_GENERIC_PLAN)
     rows = session.execute(_LOCK_AND_HOLD, params).all()
+    measured[0] = time.monotonic()
     if not _held(rows, request):
+        taken_ms.update({row.label: row.held_ms for row in rows if row.requested and row.held_ms})
         # Some requested seat is held by a lapsed booking: expire it (its
         # seats are locked already) and try again under the same locks.
         expire_bookings(session, _lapsed_holders(session, rows, request))
+        taken_ms.clear()  # no seat was taken after all: they were lapsed
         rows = session.execute(_LOCK_AND_HOLD, params).all()
+        measured[0] = time.monotonic()
         if not _held(rows, request):  # impossible while we hold the row locks
             raise RuntimeError(f"could not hold {request.seats} under row locks")
     mark_seats_changed(session, request.show_id)
+    held_ms.update(dict.fromkeys(request.seats, rows[0].remaining_ms))
 
     # The new booking as the statement wrote it; reading it back would cost a round trip.
     booking = booking_json(
@@ -134,15 +160,33 @@ def hold_seats(
     return Hold(booking=booking, token=token)
 
 
+# Planning the hold statement costs more PostgreSQL CPU than running it
+# (about 0.4 ms of 0.9), and PostgreSQL keeps choosing a custom plan for it:
+# the generic plan's estimate for ``label = ANY(:labels)`` assumes a long
+# array. Every plan is the same four index probes in practice, so once
+# psycopg has prepared the statement (its fifth run on a connection) it is
+# run on its generic plan, planned once per connection. SET LOCAL ends with
+# the transaction, so nothing leaks to other statements or, behind
+# PgBouncer, to other clients; without prepared statements it would change
+# nothing, and is not sent.
+_GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+
 # The whole hold in one round trip. ``locked`` takes the row locks in id
 # order: the requested seats plus every seat of a lapsed booking holding one
 # of them (expiring that booking frees all its seats, so they must be locked
-# in the same ordered sweep). Only if every requested seat exists and is
-# AVAILABLE, and a companion seat comes with a wheelchair space, are the
-# booking, the seat updates and the permanent record written; otherwise
-# nothing is, and the rows tell the caller why. The booking's total is the
-# sum of the prices copied onto the seat rows just locked, so it is exactly
-# what was held, without another query.
+# in the same ordered sweep). The seats to lock are found by index probes
+# only: the requested labels on (show_id, label), and the seats of lapsed
+# holders on booking_id, joined by a UNION (an ``OR`` of the two would scan
+# every seat of the show, and cost most of the statement). Only if every
+# requested seat exists and is AVAILABLE, and a companion seat comes with a
+# wheelchair space, are the booking, the seat updates and the permanent
+# record written; otherwise nothing is, and the rows tell the caller why.
+# The booking's total is the sum of the prices copied onto the seat rows
+# just locked, so it is exactly what was held, without another query.
+# ``held_ms`` (a taken seat) and ``remaining_ms`` (the new hold) say how much
+# longer a seat stays taken for sure, by the clock at execution, not the
+# transaction's start (the Redis seat locks remember taken seats that long
+# at most, webapp/locks.py).
 #
 # ``scheduled`` reads the show row FOR KEY SHARE, and only while it is
 # SCHEDULED; every seat lock depends on it through the join. A show cancel
@@ -156,17 +200,27 @@ _LOCK_AND_HOLD = text(
         SELECT id, starts_at, currency FROM shows
         WHERE id = :show_id AND status = 'SCHEDULED'
         FOR KEY SHARE
+    ), wanted AS (
+        SELECT w.id, w.booking_id, w.status = 'HELD' AND w.hold_expires_at <= now() AS lapsed
+        FROM seats w
+        WHERE w.show_id = :show_id AND w.label = ANY(:labels)
+    ), targets AS (
+        SELECT id FROM wanted
+        UNION
+        SELECT o.id FROM seats o
+        WHERE o.booking_id IN (SELECT booking_id FROM wanted WHERE lapsed)
     ), locked AS (
         SELECT s.id, s.label, s.status, s.booking_id, s.kind, s.price, sh.currency,
                s.label = ANY(:labels) AS requested,
                s.status = 'HELD' AND s.hold_expires_at <= now() AS lapsed,
-               sh.starts_at <= now() AS started
+               sh.starts_at <= now() AS started,
+               CASE s.status
+                   WHEN 'BOOKED' THEN 2147483647
+                   WHEN 'HELD' THEN greatest(0, (extract(epoch FROM s.hold_expires_at - clock_timestamp())
+                                                 * 1000)::bigint)
+               END AS held_ms
         FROM seats s JOIN scheduled sh ON sh.id = s.show_id
-        WHERE s.show_id = :show_id
-          AND (s.label = ANY(:labels)
-               OR s.booking_id IN (SELECT l.booking_id FROM seats l
-                                   WHERE l.show_id = :show_id AND l.label = ANY(:labels)
-                                     AND l.status = 'HELD' AND l.hold_expires_at <= now()))
+        WHERE s.id IN (SELECT id FROM targets) AND s.show_id = :show_id
         ORDER BY s.id
         FOR UPDATE OF s
     ), requested AS (
@@ -199,8 +253,9 @@ _LOCK_AND_HOLD = text(
         SELECT :id, id, label, 'PENDING' FROM held
         RETURNING seat_id
     )
-    SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started,
+    SELECT l.id, l.label, l.status, l.booking_id, l.requested, l.lapsed, l.started, l.held_ms,
            v.companion_alone, b.hold_expires_at, b.created_at, b.total, b.currency,
+           (extract(epoch FROM b.hold_expires_at - clock_timestamp()) * 1000)::bigint AS remaining_ms,
            (SELECT count(*) FROM recorded) AS held_count
     FROM locked l CROSS JOIN verdict v LEFT JOIN booking b ON true
     ORDER BY l.id

@@ -15,6 +15,10 @@ class BookingSettings:
     max_held_seats_per_visitor: int
     #: How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int
+    #: Whether the connection prepares repeated statements (DB_PREPARED_STATEMENTS):
+    #: only then can the hold statement run on a generic plan instead of being planned
+    #: afresh each time (see ``holds._GENERIC_PLAN``).
+    prepared_statements: bool = True
     #: How many times a hold may be extended (by another hold_seconds from then).
     max_hold_extensions: int = 1
 
@@ -25,5 +29,6 @@ class BookingSettings:
             hold_seconds=config["HOLD_SECONDS"],
             max_held_seats_per_visitor=config["MAX_HELD_SEATS_PER_VISITOR"],
             idempotency_ttl_seconds=config["IDEMPOTENCY_TTL_SECONDS"],
+            prepared_statements=config.get("DB_PREPARED_STATEMENTS", True),
             max_hold_extensions=config["MAX_HOLD_EXTENSIONS"],
         )
