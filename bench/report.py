@@ -16,10 +16,23 @@ SCENARIOS: dict[str, tuple[str, str | None]] = {
     "seat_map_304": ("(c) seat map, If-None-Match", "seat_map.lua"),
     "confirms": ("(d) confirms", "confirms.lua"),
     "best_available": ("(f) best available, 2 seats", "best_available.lua"),
+    "page_map_304": ("(g) seat-map page poll, unchanged (304), 12 x 20", "page_map.lua"),
+    "page_map_200": ("(g) seat-map page poll, changed (200), 12 x 20", "page_map.lua"),
+    "page_map_rush": ("(h) page polls while 20 holds and cancels a second change the map", "page_map.lua"),
 }
 
+#: Connections per scenario where not CONNECTIONS: the page polls stand for many open maps.
+SCENARIO_CONNECTIONS = {"page_map_304": 64, "page_map_200": 64, "page_map_rush": 64}
+
 #: Server CPU per request (ms), judged on the machine-wide figure (/proc/stat minus wrk).
-CPU_TARGETS_MS = {"fresh_holds": 1.6, "hot_contention": 1.0, "seat_map": 0.6, "seat_map_304": 0.25}
+CPU_TARGETS_MS = {
+    "fresh_holds": 1.6,
+    "hot_contention": 1.0,
+    "seat_map": 0.6,
+    "seat_map_304": 0.25,
+    "page_map_304": 0.25,
+    "page_map_200": 0.4,
+}
 TARGETS = {
     "fresh_ratio": 0.2,
     "fresh_p99_ms": 60,
@@ -30,6 +43,10 @@ TARGETS = {
     "rss_mb": 150,
     # Best available may cost at most this many times a hold by label (server CPU per request).
     "best_available_vs_hold": 1.5,
+    # The seat-map page's polls at 64 connections.
+    "page_map_p99_ms": 50,
+    # Open maps one core serves at one poll a second (1000 ms / server CPU per poll), changing or not.
+    "maps_per_core": 4000,
 }
 
 Check = tuple[str, str, str, bool | None]
@@ -37,6 +54,11 @@ Check = tuple[str, str, str, bool | None]
 
 def _cpu(r: dict[str, Any], key: str) -> float:
     return r[key]["cpu_ms_per_request"]["server"]
+
+
+def maps_per_core(r: dict[str, Any], key: str) -> int:
+    """One core's second divided by the server CPU of one poll (holds and cancels included in the rush)."""
+    return int(1000 / max(_cpu(r, key), 0.001))
 
 
 def _spread(r: dict[str, Any], key: str) -> str:
@@ -127,6 +149,21 @@ def verdicts(r: dict[str, Any]) -> list[Check]:
         ),
         f"<= {TARGETS['expiry_seconds']} s",
     )
+    for key in ("page_map_304", "page_map_200", "page_map_rush"):
+        add(
+            f"p99, {SCENARIOS[key][0]}",
+            (key,),
+            lambda key=key: (f"{r[key]['p99_ms']} ms", r[key]["p99_ms"] <= TARGETS["page_map_p99_ms"]),
+            f"<= {TARGETS['page_map_p99_ms']} ms",
+        )
+    changing = (("page_map_304", "nothing changes"), ("page_map_rush", "seats change 20 times a second"))
+    for key, when in changing:
+        add(
+            f"open maps one core serves at 1 poll/s, {when}",
+            (key,),
+            lambda key=key: (f"{maps_per_core(r, key):,}", maps_per_core(r, key) >= TARGETS["maps_per_core"]),
+            f">= {TARGETS['maps_per_core']:,}",
+        )
     ran = [key for key in SCENARIOS if key in r]
     no_5xx = all(not status.startswith("5") for key in ran for status in r[key]["statuses"])
     checks.append(("no 5xx", "none" if no_5xx else "some", "none", no_5xx))

@@ -18,6 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))  # webapp, which the support package imports
 
 from cpu import Group, children, per_request, run_measured  # noqa: E402
-from report import SCENARIOS, write_results  # noqa: E402
+from report import SCENARIO_CONNECTIONS, SCENARIOS, write_results  # noqa: E402
 from support.database import libpq_dsn  # noqa: E402
 from support.processes import start_gunicorn, stop_process  # noqa: E402
 
@@ -128,14 +130,19 @@ def cpu_groups(web: subprocess.Popen, conn: psycopg.Connection) -> list[Group]:
 
 
 def run_wrk(
-    url: str, script: str, *args: str, seconds: int = DURATION, groups: list[Group] | None = None
+    url: str,
+    script: str,
+    *args: str,
+    seconds: int = DURATION,
+    groups: list[Group] | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, Any]:
     command = [
         "wrk",
         "-t",
         str(WRK_THREADS),
         "-c",
-        str(CONNECTIONS),
+        str(connections),
         "-d",
         f"{seconds}s",
         "--latency",
@@ -151,6 +158,53 @@ def run_wrk(
     if groups:
         result["cpu_ms_per_request"] = per_request(cpu, result["requests"])
     return result
+
+
+class SeatChanges:
+    """Changes a show's seats ``per_second`` times a second (a hold, then its cancel) from a thread.
+
+    Each change outdates every open map of the show (scenario h); the thread
+    keeps its pace by the clock, and its own CPU is the bench's, not the
+    server's (bench/cpu.py subtracts it).
+    """
+
+    def __init__(self, url: str, show_id: int, per_second: int) -> None:
+        self.url, self.show_id, self.interval = url, show_id, 1 / per_second
+        self.made = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="seat-changes", daemon=True)
+
+    def __enter__(self) -> SeatChanges:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        session = requests.Session()
+        held: tuple[str, str] | None = None
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            if held is None:
+                answer = session.post(
+                    f"{self.url}/api/bookings", json={"show_id": self.show_id, "seats": ["F10"]}, timeout=10
+                )
+                if answer.status_code == 201:
+                    held = (answer.json()["booking"]["id"], answer.json()["token"])
+                    self.made += 1
+            else:
+                booking_id, token = held
+                answer = session.post(
+                    f"{self.url}/api/bookings/{booking_id}/cancel",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                )
+                held = None
+                self.made += answer.status_code == 200
+            next_at += self.interval
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
 
 
 def create_shows(conn: psycopg.Connection, count: int, rows: int, per_row: int, title: str) -> list[int]:
@@ -294,6 +348,7 @@ def main() -> None:
     fresh_shows = create_shows(conn, 60 * REPEAT, 26, 50, "fresh holds")
     hot_show = create_shows(conn, 1, 10, 10, "hot contention")[0]
     map_show = create_shows(conn, 1, 10, 12, "seat map")[0]
+    page_show = create_shows(conn, 1, 12, 20, "seat-map page")[0]
     confirm_show_ids = create_shows(conn, 20 * REPEAT, 26, 50, "confirms") if wanted("confirms") else []
     best_shows = create_shows(conn, 60, 26, 50, "best available") if wanted("best_available") else []
     holds = insert_holds(conn, confirm_show_ids, overdue=False) if confirm_show_ids else []
@@ -333,6 +388,13 @@ def main() -> None:
                 return [str(holds_file), str(WRK_THREADS), str(used[key])]
             if key == "best_available":
                 return [str(best_shows[0]), str(len(best_shows)), str(WRK_THREADS)]
+            if key == "page_map_304":
+                etag = requests.get(f"{url}/shows/{page_show}/seatmap", timeout=5).headers["ETag"]
+                return [str(page_show), etag]
+            if key in ("page_map_200", "page_map_rush"):
+                # Every poll brings an outdated copy: what each open map sends at one poll a
+                # second while seats change several times a second.
+                return [str(page_show), '"outdated"']
             raise KeyError(key)
 
         for key, (title, script) in SCENARIOS.items():
@@ -341,7 +403,13 @@ def main() -> None:
             runs = []
             for i in range(REPEAT):
                 log(f"{title} (run {i + 1} of {REPEAT})")
-                run = run_wrk(url, script, *args_for(key), groups=groups)
+                connections = SCENARIO_CONNECTIONS.get(key, CONNECTIONS)
+                if key == "page_map_rush":
+                    with SeatChanges(url, page_show, per_second=20) as changes:
+                        run = run_wrk(url, script, *args_for(key), groups=groups, connections=connections)
+                    run["seat_changes"] = changes.made
+                else:
+                    run = run_wrk(url, script, *args_for(key), groups=groups, connections=connections)
                 if key in used:
                     used[key] += run["requests"] + CONNECTIONS  # wrk may send a few it does not count
                 runs.append(run)
