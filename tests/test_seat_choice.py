@@ -159,3 +159,22 @@ def test_a_stranded_seat_is_free_alone_after_and_was_not_before(scene, data):
     for spot in spots:
         expected = alone(spot, set(holding)) and not alone(spot, set())
         assert (spot.label in stranded) == expected, (spot.label, holding)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenes(), st.integers(min_value=1, max_value=8))
+def test_a_limited_ranking_starts_like_the_full_one(scene, limit):
+    """``limit`` stops at the rows a pick needs: the blocks it returns that strand nobody are the
+    full ranking's first ones, in the same order, and at least ``limit`` of them when there are."""
+    layout, taken, quantity, kinds = scene
+    spots = spots_of(layout, taken)
+
+    def clean(limit: int | None) -> list:
+        blocks = ranked_blocks(
+            spots, quantity, rows=len(layout), kinds=kinds, row_widths=widths(layout), limit=limit
+        )
+        return [b for b in blocks if not b.strands]
+
+    full, limited = clean(None), clean(limit)
+    assert limited == full[: len(limited)]
+    assert len(limited) >= min(limit, len(full))
