@@ -181,8 +181,14 @@ def seat_snapshot(session: Session, show_id: int, *, with_grid: bool = False) ->
         cached, version = _read(client, keys, with_grid)
         if cached is not None:
             return cached
-        owner = secrets.token_hex(8)
-        if not client.set(keys.building, owner, nx=True, px=_BUILD_LOCK_MS):
+        owner: str | None = secrets.token_hex(8)
+        if client.set(keys.building, owner, nx=True, px=_BUILD_LOCK_MS):
+            # Another request may have stored it between our read and our lock.
+            cached, version = _read(client, keys, with_grid)
+            if cached is not None:
+                client.delete(keys.building)
+                return cached
+        else:
             cached, version = _wait_for_build(client, keys, with_grid)
             if cached is not None:
                 return cached
@@ -231,8 +237,9 @@ def _wait_for_build(
         if cached is not None:
             return cached, version
         if not client.exists(keys.building):
-            # It finished without storing (a change raced it): build for ourselves.
-            break
+            # It finished: stored just now (read once more), or did not store (a
+            # change raced it), then we build for ourselves.
+            return _read(client, keys, with_grid)
     return None, version
 
 
