@@ -110,6 +110,8 @@ class ExtensionLimit(DomainError):
 
 class BookingNotPending(DomainError):
     code, title = "booking_not_pending", "The booking is no longer a hold"
+
+
 class TicketNotFound(DomainError):
     code, title = "ticket_not_found", "No such ticket"
 
