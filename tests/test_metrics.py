@@ -55,6 +55,21 @@ def test_holds_are_counted_by_outcome(app, client, make_show):
     assert not any("/api/" in str(labels) for _, labels in after)
 
 
+def test_best_available_holds_are_counted_too(client, make_show):
+    show_id = make_show(rows=1, seats_per_row=3)["id"]
+    best = {"show_id": show_id, "quantity": 2}
+    key = {"Idempotency-Key": "best-available-counted-0001"}
+    before = scrape(client)
+    assert client.post("/api/bookings", json=best, headers=key).status_code == 201
+    assert client.post("/api/bookings", json=best, headers=key).status_code == 201  # replayed
+    no_pair = client.post("/api/bookings", json=best)
+    assert_problem(no_pair, 409, "no_adjacent_seats")
+    after = scrape(client)
+    for outcome, more in (("held", 1), ("replayed", 1), ("no_adjacent_seats", 1)):
+        counted = value(after, "marquee_holds_total", outcome=outcome)
+        assert counted - value(before, "marquee_holds_total", outcome=outcome) == more, outcome
+
+
 def test_gauges_read_the_database_and_redis_when_scraped(app, client, make_show, monkeypatch):
     show_id = make_show()["id"]
     assert value(scrape(client), "marquee_oldest_overdue_hold_seconds") == 0

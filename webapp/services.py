@@ -38,18 +38,36 @@ def seat_locker() -> SeatLocker:
 
 
 def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) -> Hold:
-    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end.
-
-    Every outcome is counted for /metrics (``marquee_holds_total``).
-    """
-    try:
-        hold = hold_seats(
+    """Hold the seats and commit; a DomainError leaves the transaction for the error handler to end."""
+    return _counted(
+        lambda: hold_seats(
             db.session,
             request,
             settings=booking_settings(),
             locker=seat_locker(),
             idempotency_key=idempotency_key,
         )
+    )
+
+
+def best_and_commit(request: BestRequest, idempotency_key: str | None = None) -> Hold:
+    """Hold the best block of adjacent seats and commit; errors as for ``hold_and_commit``."""
+    return _counted(
+        lambda: hold_best(
+            db.session,
+            request,
+            settings=booking_settings(),
+            locker=seat_locker(),
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
+def _counted(hold: Callable[[], Hold]) -> Hold:
+    """Run a hold (by label or best available) and commit; every outcome is counted for
+    /metrics (``marquee_holds_total``)."""
+    try:
+        held = hold()
         db.session.commit()
     except DomainError as exc:
         count_hold("unavailable" if exc.code == "seats_unavailable" else exc.code)
@@ -57,21 +75,8 @@ def hold_and_commit(request: HoldRequest, idempotency_key: str | None = None) ->
     except Exception:
         count_hold("error")
         raise
-    count_hold("replayed" if hold.replayed else "held")
-    return hold
-
-
-def best_and_commit(request: BestRequest, idempotency_key: str | None = None) -> Hold:
-    """Hold the best block of adjacent seats and commit; errors as for ``hold_and_commit``."""
-    hold = hold_best(
-        db.session,
-        request,
-        settings=booking_settings(),
-        locker=seat_locker(),
-        idempotency_key=idempotency_key,
-    )
-    db.session.commit()
-    return hold
+    count_hold("replayed" if held.replayed else "held")
+    return held
 
 
 def extend_and_commit(booking_id: uuid.UUID, token: str | None) -> Settled:
