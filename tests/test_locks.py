@@ -200,7 +200,10 @@ def test_release_after_a_commit_bumps_the_seat_map_version_in_the_same_call(redi
         ttl_ms=5000,
         wait_ms=0,
         version=lambda show_id: (
-            f"{prefix}seatmap:{{show:{show_id}}}:version", next(versions), 60, f"{prefix}changes"
+            f"{prefix}seatmap:{{show:{show_id}}}:version",
+            next(versions),
+            60,
+            f"{prefix}changes",
         ),
     )
     version_key = f"{prefix}seatmap:{{show:8}}:version"

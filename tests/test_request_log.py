@@ -116,5 +116,5 @@ def test_the_request_id_travels_into_the_job_it_enqueues(app, client, make_show,
             assert jobs[0].perform()["status"] == "SENT"
     finally:
         logging.getLogger("webapp.jobs").removeHandler(handler)
-    sent = [r for r in seen if "sent confirmation" in r.getMessage()]
+    sent = [r for r in seen if "sent booking confirmed message" in r.getMessage()]
     assert [r.request_id for r in sent] == ["confirm-trace-7"]

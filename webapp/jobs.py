@@ -306,7 +306,8 @@ def send_confirmation(outbox_id: int) -> dict[str, Any]:
 
         if outbox.mark_sent(db.session, claimed):
             db.session.commit()
-            log.info("sent confirmation %s for booking %s to %s", outbox_id, claimed.booking_id, where)
+            what = claimed.kind.replace("_", " ")  # "booking confirmed", "show cancelled"
+            log.info("sent %s message %s for booking %s to %s", what, outbox_id, claimed.booking_id, where)
             return {"outbox_id": outbox_id, "status": "SENT", "attempt": claimed.attempt}
         db.session.commit()
         # Our lease ran out and a later attempt owns the row; it delivers the

@@ -99,13 +99,13 @@ def show_cancelled_message(claimed: Claim, mail_from: str) -> EmailMessage:
         "",
         "we are sorry: this show has been cancelled, and so has your booking.",
         "",
-        f"Show:       {claimed.show_title}",
-        f"Was to start: {starts_at}",
-        f"Seats:      {', '.join(claimed.seats)}",
+        f"Show:          {claimed.show_title}",
+        f"Was to start:  {starts_at}",
+        f"Seats:         {', '.join(claimed.seats)}",
     ]
     if claimed.total is not None:
-        lines.append(f"Total:      {format_money(claimed.total, claimed.currency)}")
-    lines += [f"Booking:    {claimed.booking_id}", "", "Marquee"]
+        lines.append(f"Total:         {format_money(claimed.total, claimed.currency)}")
+    lines += [f"Booking:       {claimed.booking_id}", "", "Marquee"]
     message.set_content("\n".join(lines) + "\n")
     return message
 

@@ -169,8 +169,10 @@ def _choose(
         # Blocks exist, but only where racers are holding right now.
         raise SeatsUnavailable(sorted(lost))
     kind = f" {request.kind}" if request.kind else ""
-    rule = " that leave no single seat alone" if gap_rule else ""
-    raise NoAdjacentSeats(
-        f"There are no {request.quantity} adjacent{kind} seats left in one row{rule}. "
-        "Try fewer seats, or pick them on the seat map."
-    )
+    if request.quantity == 1:
+        rule = " that would leave no other seat alone" if gap_rule else ""
+        wanted = f"There is no free{kind} seat left{rule}."
+    else:
+        rule = " that leave no single seat alone" if gap_rule else ""
+        wanted = f"There are no {request.quantity} adjacent{kind} seats left in one row{rule}."
+    raise NoAdjacentSeats(f"{wanted} Try fewer seats, or pick them on the seat map.")

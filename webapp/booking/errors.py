@@ -92,10 +92,11 @@ class SingleSeatGap(DomainError):
     code, title = "single_seat_gap", "The hold would leave a single seat alone"
 
     def __init__(self, labels: Sequence[str]) -> None:
-        noun = "seat" if len(labels) == 1 else "seats"
+        each = " each" if len(labels) > 1 else ""
+        stranded = f"{', '.join(labels)} would{each} be left alone"
         super().__init__(
-            f"This show does not sell seats that leave a single {noun} alone: {', '.join(labels)} "
-            "would be stranded. Include it, or pick seats next to it or further along.",
+            f"This show does not sell seats that leave a single seat alone: {stranded}. "
+            "Include it in your selection, or pick seats next to it or further along.",
             seats=list(labels),
         )
 
