@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from support.database import forget_seat_snapshots
 from support.processes import ROOT, Server, start_gunicorn, stop_process
 
-from webapp import create_app
+from webapp import create_app, seatcache
 from webapp.extensions import db
 
 __all__ = ["ROOT", "Server", "forget_seat_snapshots"]  # for the few tests that still import them here
@@ -125,6 +125,10 @@ def reset_state(app: Flask, redis_conn: redis.Redis, prefix: str) -> None:
     keys = list(redis_conn.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         redis_conn.delete(*keys)
+    # Show ids start again at 1: no process may remember a grid of an earlier test's show.
+    memo = app.extensions.get(seatcache.LOCAL_GRIDS)
+    if memo is not None:
+        memo.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -31,8 +31,8 @@ from .requestlog import ENDPOINT_KEY
 from .security import HSTS, SECURITY_HEADERS, wants_hsts
 from .web.seatmap import seat_map_etag
 
-_SEAT_LISTING = re.compile(r"^/api/shows/([1-9][0-9]{0,17})/seats$")
-_SEAT_GRID = re.compile(r"^/shows/([1-9][0-9]{0,17})/seatmap$")
+_SEAT_LISTING = re.compile(r"^/api/shows/([1-9][0-9]{0,17})/seats\Z")
+_SEAT_GRID = re.compile(r"^/shows/([1-9][0-9]{0,17})/seatmap\Z")
 _BASE_HEADERS = [("Cache-Control", "no-cache"), *SECURITY_HEADERS.items()]
 
 
@@ -42,6 +42,8 @@ class SeatMapShortcut:
         self.redis: redis.Redis = app.extensions["redis"]
         self.prefix = app.config["REDIS_KEY_PREFIX"]
         self.app_env = app.config["APP_ENV"]
+        # Set by the web blueprint, registered before this shortcut is built.
+        self.markup = app.extensions.get(seatcache.GRID_MARKUP, "")
         self.local = LocalGrids(self.redis, self.prefix)
         app.extensions[seatcache.LOCAL_GRIDS] = self.local
 
@@ -100,14 +102,16 @@ class SeatMapShortcut:
         if time.monotonic() < seatcache.skip_until():
             return None
         generation = self.local.generation(show_id)
-        keys = seatcache.snapshot_keys(show_id, self.prefix)
+        keys = seatcache.snapshot_keys(show_id, self.prefix, self.markup)
         try:
             with self.redis.pipeline(transaction=False) as pipe:
-                pipe.mget(keys.version, keys.etag, keys.grid)
+                # The snapshot's remaining life first: if anything, the memo errs shorter.
                 pipe.pttl(keys.etag)
-                (version, entry, grid), ttl_ms = pipe.execute()
-        except redis.RedisError:
-            return None  # Flask's path notes the failure and reads PostgreSQL
+                pipe.mget(keys.version, keys.etag, keys.grid)
+                ttl_ms, (version, entry, grid) = pipe.execute()
+        except redis.RedisError as exc:
+            seatcache.note_failure(exc)  # Flask's path then reads PostgreSQL without waiting on Redis
+            return None
         snapshot_etag = seatcache.current_entry(version, entry)
         grid_gzip = seatcache.cached_part(grid, snapshot_etag) if snapshot_etag is not None else None
         if snapshot_etag is None or grid_gzip is None or ttl_ms <= 0:
@@ -117,7 +121,7 @@ class SeatMapShortcut:
             etag=seat_map_etag(snapshot_etag.decode(), (), ()),
             grid_gzip=grid_gzip,
             # Never outlives the snapshot, which ends at the earliest hold expiry.
-            expires_at=time.monotonic() + min(self.local.ttl_s, ttl_ms / 1000),
+            expires_at=self.local.clock() + min(self.local.ttl_s, ttl_ms / 1000),
         )
         self.local.put(show_id, generation, found)
         return found

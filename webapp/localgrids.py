@@ -69,13 +69,15 @@ class LocalGrids:
         self._lock = threading.Lock()
         self._listening = False
         self._listener_pid: int | None = None
+        #: The clock entries expire by (tests move it instead of waiting).
+        self.clock = time.monotonic
 
     def get(self, show_id: int) -> GridEntry | None:
         self._ensure_listener()
         entry = self._entries.get(show_id)
         if entry is None or not self._listening:
             return None
-        if entry.expires_at <= time.monotonic():
+        if entry.expires_at <= self.clock():
             self._entries.pop(show_id, None)
             return None
         return entry
@@ -105,6 +107,10 @@ class LocalGrids:
     @property
     def listening(self) -> bool:
         return self._listening
+
+    def clear(self) -> None:
+        """Forget every entry (the tests reset Redis between tests, and show ids start again)."""
+        self._forget_all(listening=self._listening)
 
     def _forget_all(self, listening: bool) -> None:
         with self._lock:
@@ -153,6 +159,11 @@ class LocalGrids:
                         "seat-grid listener lost Redis (%s); polls read Redis", exc.__class__.__name__
                     )
                     failed = True
+            except Exception:
+                # Never die with the memo still trusted: forget it, say why, listen again.
+                self._forget_all(listening=False)
+                log.exception("seat-grid listener failed; polls read Redis until it listens again")
+                failed = True
             finally:
                 with contextlib.suppress(redis.RedisError, OSError):
                     pubsub.close()

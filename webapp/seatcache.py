@@ -76,6 +76,8 @@ _BUILD_POLL_S = 0.004
 
 #: app.extensions key of this process's LocalGrids (set up by webapp/fastpath.py).
 LOCAL_GRIDS = "marquee.local_grids"
+#: app.extensions key of the grid template's version (webapp/web/seatmap.py, MARKUP_VERSION).
+GRID_MARKUP = "marquee.seat_grid_markup"
 #: app.extensions key of the grid renderer: (session, show_id, seats) -> HTML bytes.
 GRID_RENDERER = "marquee.seat_grid_renderer"
 GridRenderer = Callable[[Session, int, list[dict[str, Any]]], bytes]
@@ -108,11 +110,16 @@ class SnapshotKeys(NamedTuple):
     building: str
 
 
-def snapshot_keys(show_id: int, prefix: str | None = None) -> SnapshotKeys:
+def snapshot_keys(show_id: int, prefix: str | None = None, markup: str | None = None) -> SnapshotKeys:
+    """The show's keys. ``markup`` (the grid template's version) is part of the grid's
+    key: during a rolling deploy each release serves only grids it rendered itself."""
     prefix = current_app.config["REDIS_KEY_PREFIX"] if prefix is None else prefix
+    markup = current_app.extensions.get(GRID_MARKUP, "") if markup is None else markup
     # One hash tag per show, as for the seat locks: all keys share a cluster slot.
     base = f"{prefix}seatmap:{{show:{show_id}}}"
-    return SnapshotKeys(f"{base}:version", f"{base}:etag", f"{base}:body", f"{base}:grid", f"{base}:building")
+    return SnapshotKeys(
+        f"{base}:version", f"{base}:etag", f"{base}:body", f"{base}:grid:{markup}", f"{base}:building"
+    )
 
 
 def _client() -> redis.Redis | None:
@@ -124,6 +131,11 @@ def _client() -> redis.Redis | None:
 def skip_until() -> float:
     """Until when (time.monotonic()) Redis is skipped after a failure."""
     return _skip_until
+
+
+def note_failure(exc: Exception) -> None:
+    """Redis failed us: skip it for a moment (also called by webapp/fastpath.py)."""
+    _failed(exc)
 
 
 def _failed(exc: Exception) -> None:
@@ -149,7 +161,7 @@ def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | 
     if time.monotonic() < _skip_until:
         return None
     client = client or current_app.extensions["redis"]
-    keys = snapshot_keys(show_id, prefix)
+    keys = snapshot_keys(show_id, prefix, markup="")  # the grid key is not used here
     try:
         version, entry = client.mget(keys.version, keys.etag)
     except redis.RedisError as exc:
@@ -177,22 +189,27 @@ def seat_snapshot(session: Session, show_id: int, *, with_grid: bool = False) ->
     if client is None:
         return _build(session, show_id, client=None, version=b"", with_grid=with_grid)
     keys = snapshot_keys(show_id)
+    owner: str | None = None
     try:
-        cached, version = _read(client, keys, with_grid)
-        if cached is not None:
-            return cached
-        owner: str | None = secrets.token_hex(8)
-        if client.set(keys.building, owner, nx=True, px=_BUILD_LOCK_MS):
-            # Another request may have stored it between our read and our lock.
+        give_up_at = time.monotonic() + _BUILD_WAIT_S
+        while True:
             cached, version = _read(client, keys, with_grid)
             if cached is not None:
-                client.delete(keys.building)
                 return cached
-        else:
-            cached, version = _wait_for_build(client, keys, with_grid)
-            if cached is not None:
-                return cached
-            owner = None
+            token = secrets.token_hex(8)
+            if client.set(keys.building, token, nx=True, px=_BUILD_LOCK_MS):
+                # Another request may have stored it between our read and our lock.
+                cached, version = _read(client, keys, with_grid)
+                if cached is not None:
+                    _unlock(client, keys, token)
+                    return cached
+                owner = token
+                break
+            if time.monotonic() >= give_up_at:
+                break  # the builder seems stuck: build without the lock, once
+            # Someone is building: wait until it stored a current snapshot or let
+            # the lock go (then read, or take the lock ourselves, above).
+            _wait_for_build(client, keys, give_up_at)
     except redis.RedisError as exc:
         _failed(exc)
         return _build(session, show_id, client=None, version=b"", with_grid=with_grid)
@@ -201,11 +218,17 @@ def seat_snapshot(session: Session, show_id: int, *, with_grid: bool = False) ->
     finally:
         if owner is not None:
             try:
-                # Compare-and-delete is not needed: a lock taken over after ours
-                # lapsed only guards against duplicate work, not correctness.
-                client.delete(keys.building)
+                _unlock(client, keys, owner)
             except redis.RedisError as exc:
                 _failed(exc)
+
+
+# Compare-and-delete: a lock that lapsed and was taken by another builder stays theirs.
+_UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+def _unlock(client: redis.Redis, keys: SnapshotKeys, token: str) -> None:
+    client.eval(_UNLOCK, 1, keys.building, token)
 
 
 def _read(client: redis.Redis, keys: SnapshotKeys, with_grid: bool) -> tuple[SeatSnapshot | None, bytes]:
@@ -225,22 +248,16 @@ def _read(client: redis.Redis, keys: SnapshotKeys, with_grid: bool) -> tuple[Sea
     return SeatSnapshot(body=payload, etag=etag.decode(), grid_gzip=cached_part(grid, etag)), version
 
 
-def _wait_for_build(
-    client: redis.Redis, keys: SnapshotKeys, with_grid: bool
-) -> tuple[SeatSnapshot | None, bytes]:
-    """Wait (briefly) for the request that holds the build lock to store its snapshot."""
-    deadline = time.monotonic() + _BUILD_WAIT_S
-    version = b""
-    while time.monotonic() < deadline:
+def _wait_for_build(client: redis.Redis, keys: SnapshotKeys, give_up_at: float) -> None:
+    """Until the build lock is gone or a current snapshot is stored (or ``give_up_at``).
+
+    Polls the small keys only; the snapshot itself is read once, by the caller.
+    """
+    while time.monotonic() < give_up_at:
         time.sleep(_BUILD_POLL_S)
-        cached, version = _read(client, keys, with_grid)
-        if cached is not None:
-            return cached, version
-        if not client.exists(keys.building):
-            # It finished: stored just now (read once more), or did not store (a
-            # change raced it), then we build for ourselves.
-            return _read(client, keys, with_grid)
-    return None, version
+        version, entry, building = client.mget(keys.version, keys.etag, keys.building)
+        if building is None or current_entry(version, entry) is not None:
+            return
 
 
 def _build(
@@ -340,7 +357,7 @@ def new_version(prefix: str) -> Callable[[int], tuple[str, str, int, str]]:
     """
     channel = localgrids.channel(prefix)
     return lambda show_id: (
-        snapshot_keys(show_id, prefix).version,
+        snapshot_keys(show_id, prefix, markup="").version,
         secrets.token_hex(6),
         _VERSION_TTL_S,
         channel,
@@ -351,14 +368,12 @@ def bump(show_id: int) -> None:
     """Give the show a new version, so no stored snapshot of it is used again.
 
     The new version is announced too: every web process drops its memo of
-    the show's grid (webapp/localgrids.py), this one before returning.
+    the show's grid (webapp/localgrids.py), this one before returning. Tried
+    even while reads skip Redis after a failure: a change that is not bumped
+    stays unseen until the snapshot's MAX_AGE_MS runs out.
     """
     local: LocalGrids | None = current_app.extensions.get(LOCAL_GRIDS)
-    if local is not None:
-        local.invalidate(show_id)
-    client = _client()
-    if client is None:
-        return
+    client: redis.Redis = current_app.extensions["redis"]
     try:
         with client.pipeline(transaction=False) as pipe:
             pipe.set(snapshot_keys(show_id).version, secrets.token_hex(6), ex=_VERSION_TTL_S)
@@ -366,6 +381,9 @@ def bump(show_id: int) -> None:
             pipe.execute()
     except redis.RedisError as exc:
         _failed(exc)
+    finally:
+        if local is not None:
+            local.invalidate(show_id)
 
 
 @seats_changed.connect

@@ -27,11 +27,13 @@ KIND_WORDS = {
     "companion": "companion seat",
 }
 
-# Part of every ETag, so a deploy that changes the partial's markup is not
-# answered with "304 Not Modified" by a map whose seats did not change.
-_TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
-_MARKUP_VERSION = hashlib.blake2b(
-    b"".join((_TEMPLATE_DIR / name).read_bytes() for name in ("_seatmap.html",)),
+# Part of every ETag and of the shared grid's Redis key, so a deploy that
+# changes the partial's markup (or the icons it links to, whose URL carries
+# their digest) is not answered with "304 Not Modified" by a map whose seats
+# did not change, nor served a grid an older release rendered.
+_ROOT = Path(__file__).resolve().parent.parent.parent
+MARKUP_VERSION = hashlib.blake2b(
+    (_ROOT / "templates" / "_seatmap.html").read_bytes() + (_ROOT / "static" / "icons.svg").read_bytes(),
     digest_size=6,
 ).hexdigest()
 
@@ -204,7 +206,7 @@ def build_seat_map(
 def seat_map_etag(state_digest: str, *variant: Sequence[str]) -> str:
     """A validator for the rendered map, computed without rendering it."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(f"{_MARKUP_VERSION}|{state_digest}".encode())
+    digest.update(f"{MARKUP_VERSION}|{state_digest}".encode())
     for labels in variant:
         digest.update(("|" + ",".join(labels)).encode())
     return digest.hexdigest()

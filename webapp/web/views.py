@@ -35,6 +35,7 @@ from ..caching import revalidate
 from ..extensions import db
 from ..problems import status_of
 from ..seatcache import (
+    GRID_MARKUP,
     GRID_RENDERER,
     GZIP_ETAG_SUFFIX,
     accepts_gzip,
@@ -51,7 +52,7 @@ from ..validation import (
     seat_labels,
     whole_number,
 )
-from .seatmap import build_seat_map, parse_labels, resolve_selection, seat_map_etag
+from .seatmap import MARKUP_VERSION, build_seat_map, parse_labels, resolve_selection, seat_map_etag
 from .visitor import (
     hold_visitor,
     remember_booking,
@@ -172,6 +173,7 @@ def render_shared_grid(session: Session, show_id: int, seats: list[dict[str, Any
 @bp.record_once
 def _share_grids(state: BlueprintSetupState) -> None:
     state.app.extensions[GRID_RENDERER] = render_shared_grid
+    state.app.extensions[GRID_MARKUP] = MARKUP_VERSION
 
 
 @bp.post("/shows/<show_id>/hold")
