@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 import pytest
+from jobsupport import wait_for
 
 import webapp.fastpath
-from webapp import localgrids, seatcache
+from webapp import gridanswer, localgrids, seatcache
 
 
 @pytest.fixture
@@ -170,25 +171,16 @@ def test_browsers_get_the_grid_gzipped_with_its_own_validator(client, make_show,
     ],
 )
 def test_accepts_gzip_reads_accept_encoding(header: str | None, accepted: bool) -> None:
-    assert seatcache.accepts_gzip(header) is accepted
+    assert gridanswer.accepts_gzip(header) is accepted
 
 
 # --- each process's memo (webapp/localgrids.py) ---------------------------------------
 
 
-def wait_for(condition: Any, what: str, deadline_s: float = 10.0) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` after the deadline."""
-    give_up = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > give_up:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 def another_process_changed(app, redis_conn, show_id: int) -> None:
     """What a hold in another web process or a job does to Redis: a new version, announced."""
     prefix = app.config["REDIS_KEY_PREFIX"]
-    redis_conn.set(seatcache.snapshot_keys(show_id, prefix, markup="").version, "elsewhere")
+    redis_conn.set(seatcache.snapshot_keys(show_id, prefix).version, "elsewhere")
     redis_conn.publish(localgrids.channel(prefix), str(show_id))
 
 
@@ -196,14 +188,14 @@ def test_the_memo_serves_polls_without_redis_and_hears_changes(app, client, make
     show = make_show(rows=2, seats_per_row=4)
     url = f"/shows/{show['id']}/seatmap"
     client.get(url)  # Flask builds and stores the grid
-    wait_for(lambda: shortcut.local.listening, "the listener to subscribe")
+    wait_for(lambda: shortcut.local.listening, 10, "the listener to subscribe")
     served = client.get(url)
     assert shortcut.local.get(show["id"]) is not None
     assert shortcut.local.get(show["id"]).etag == served.headers["ETag"].strip('"')
 
     remembered = shortcut.local.get(show["id"])
     another_process_changed(app, redis_conn, show["id"])
-    wait_for(lambda: shortcut.local.get(show["id"]) is None, "the change to reach the memo")
+    wait_for(lambda: shortcut.local.get(show["id"]) is None, 10, "the change to reach the memo")
     # The seats are the same, so the rebuilt grid is too (its tag is a hash of
     # it): still 304s, but from a new snapshot (Flask rebuilt it), read from
     # Redis by the next poll and remembered afresh.
@@ -219,7 +211,7 @@ def test_a_lost_message_leaves_a_map_stale_for_less_than_the_memos_life(
     show = make_show(rows=2, seats_per_row=4)
     url = f"/shows/{show['id']}/seatmap"
     client.get(url)
-    wait_for(lambda: shortcut.local.listening, "the listener to subscribe")
+    wait_for(lambda: shortcut.local.listening, 10, "the listener to subscribe")
     now = [1000.0]
     monkeypatch.setattr(shortcut.local, "clock", lambda: now[0])
     served = client.get(url)
@@ -241,7 +233,7 @@ def test_a_read_that_overlapped_a_change_is_not_remembered(app, make_show, short
     local = shortcut.local
     show = make_show(rows=1, seats_per_row=2)
     local.get(show["id"])  # starts the listener in this process
-    wait_for(lambda: local.listening, "the listener to subscribe")
+    wait_for(lambda: local.listening, 10, "the listener to subscribe")
     before = local.generation(show["id"])
     local.invalidate(show["id"])  # a message arrives while the read is in flight
     entry = localgrids.GridEntry("old", "old", b"", time.monotonic() + 10)

@@ -25,7 +25,7 @@ import redis
 from flask import Flask
 from werkzeug.http import parse_etags
 
-from . import seatcache
+from . import gridanswer, seatcache
 from .localgrids import GridEntry, LocalGrids
 from .requestlog import ENDPOINT_KEY
 from .security import HSTS, SECURITY_HEADERS, wants_hsts
@@ -85,15 +85,15 @@ class SeatMapShortcut:
         environ[ENDPOINT_KEY] = "web.seatmap"
         validators = environ.get("HTTP_IF_NONE_MATCH")
         accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
-        if validators and seatcache.grid_etag_matches(parse_etags(validators), entry.etag):
+        if validators and gridanswer.grid_etag_matches(parse_etags(validators), entry.etag):
             sent = (
-                entry.etag + seatcache.GZIP_ETAG_SUFFIX
-                if seatcache.accepts_gzip(accept_encoding)
+                entry.etag + gridanswer.GZIP_ETAG_SUFFIX
+                if gridanswer.accepts_gzip(accept_encoding)
                 else entry.etag
             )
             start_response("304 NOT MODIFIED", [*self._headers(environ, sent), ("Vary", "Accept-Encoding")])
             return []
-        body, headers = seatcache.grid_representation(entry.grid_gzip, entry.etag, accept_encoding)
+        body, headers = gridanswer.grid_representation(entry.grid_gzip, entry.etag, accept_encoding)
         start_response("200 OK", [*self._base_headers(environ), *headers])
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
@@ -102,12 +102,12 @@ class SeatMapShortcut:
         if time.monotonic() < seatcache.skip_until():
             return None
         generation = self.local.generation(show_id)
-        keys = seatcache.snapshot_keys(show_id, self.prefix, self.markup)
+        keys = seatcache.snapshot_keys(show_id, self.prefix)
         try:
             with self.redis.pipeline(transaction=False) as pipe:
                 # The snapshot's remaining life first: if anything, the memo errs shorter.
                 pipe.pttl(keys.etag)
-                pipe.mget(keys.version, keys.etag, keys.grid)
+                pipe.mget(keys.version, keys.etag, keys.grid(self.markup))
                 ttl_ms, (version, entry, grid) = pipe.execute()
         except redis.RedisError as exc:
             seatcache.note_failure(exc)  # Flask's path then reads PostgreSQL without waiting on Redis

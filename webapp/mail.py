@@ -37,16 +37,22 @@ def message_id(message_key: str) -> str:
     return f"<{message_key}@marquee>"
 
 
-def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
-    """The confirmation e-mail for a claimed outbox row."""
+def _addressed(claimed: Claim, mail_from: str, subject: str) -> EmailMessage:
+    """A message to the booker with the headers every Marquee e-mail carries."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = claimed.email  # the header policy refuses CR/LF, so no header injection
-    message["Subject"] = CONFIRMATION_SUBJECT
+    message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id(claimed.message_key)
     message["X-Marquee-Booking-Id"] = str(claimed.booking_id)
     message["X-Marquee-Delivery-Attempt"] = str(claimed.attempt)
+    return message
+
+
+def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
+    """The confirmation e-mail for a claimed outbox row."""
+    message = _addressed(claimed, mail_from, CONFIRMATION_SUBJECT)
     starts_at = claimed.starts_at.astimezone(UTC).strftime("%A %d %B %Y, %H:%M UTC")
     lines = [
         "Hello,",
@@ -85,14 +91,7 @@ def confirmation_message(claimed: Claim, mail_from: str) -> EmailMessage:
 
 def show_cancelled_message(claimed: Claim, mail_from: str) -> EmailMessage:
     """The "show cancelled" e-mail for a claimed outbox row: one per cancelled booking."""
-    message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = claimed.email
-    message["Subject"] = SHOW_CANCELLED_SUBJECT
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id(claimed.message_key)
-    message["X-Marquee-Booking-Id"] = str(claimed.booking_id)
-    message["X-Marquee-Delivery-Attempt"] = str(claimed.attempt)
+    message = _addressed(claimed, mail_from, SHOW_CANCELLED_SUBJECT)
     starts_at = claimed.starts_at.astimezone(UTC).strftime("%A %d %B %Y, %H:%M UTC")
     lines = [
         "Hello,",

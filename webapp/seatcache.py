@@ -52,7 +52,6 @@ import orjson
 import redis
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import ETags
 
 from . import localgrids
 from .booking.queries import database_now, list_seats
@@ -105,21 +104,26 @@ class SnapshotKeys(NamedTuple):
     etag: str
     #: "<etag>\n<JSON listing>"
     body: str
-    #: "<etag>\n<rendered grid, gzip-compressed>"
-    grid: str
     building: str
+    #: Prefix of the grid keys (``grid``).
+    grids: str
+
+    def grid(self, markup: str) -> str:
+        """ "<etag>\n<rendered grid, gzip-compressed>", one key per version of the grid's
+        template (``markup``): during a rolling deploy each release serves only grids it
+        rendered itself."""
+        return f"{self.grids}:{markup}"
 
 
-def snapshot_keys(show_id: int, prefix: str | None = None, markup: str | None = None) -> SnapshotKeys:
-    """The show's keys. ``markup`` (the grid template's version) is part of the grid's
-    key: during a rolling deploy each release serves only grids it rendered itself."""
+def snapshot_keys(show_id: int, prefix: str | None = None) -> SnapshotKeys:
     prefix = current_app.config["REDIS_KEY_PREFIX"] if prefix is None else prefix
-    markup = current_app.extensions.get(GRID_MARKUP, "") if markup is None else markup
     # One hash tag per show, as for the seat locks: all keys share a cluster slot.
     base = f"{prefix}seatmap:{{show:{show_id}}}"
-    return SnapshotKeys(
-        f"{base}:version", f"{base}:etag", f"{base}:body", f"{base}:grid:{markup}", f"{base}:building"
-    )
+    return SnapshotKeys(f"{base}:version", f"{base}:etag", f"{base}:body", f"{base}:building", f"{base}:grid")
+
+
+def _grid_key(keys: SnapshotKeys) -> str:
+    return keys.grid(current_app.extensions.get(GRID_MARKUP, ""))
 
 
 def _client() -> redis.Redis | None:
@@ -161,7 +165,7 @@ def current_etag(show_id: int, client: redis.Redis | None = None, prefix: str | 
     if time.monotonic() < _skip_until:
         return None
     client = client or current_app.extensions["redis"]
-    keys = snapshot_keys(show_id, prefix, markup="")  # the grid key is not used here
+    keys = snapshot_keys(show_id, prefix)
     try:
         version, entry = client.mget(keys.version, keys.etag)
     except redis.RedisError as exc:
@@ -234,7 +238,7 @@ def _unlock(client: redis.Redis, keys: SnapshotKeys, token: str) -> None:
 def _read(client: redis.Redis, keys: SnapshotKeys, with_grid: bool) -> tuple[SeatSnapshot | None, bytes]:
     """The current snapshot if stored, and the show's version either way."""
     if with_grid:
-        version, entry, body, grid = client.mget(keys.version, keys.etag, keys.body, keys.grid)
+        version, entry, body, grid = client.mget(keys.version, keys.etag, keys.body, _grid_key(keys))
     else:
         version, entry, body = client.mget(keys.version, keys.etag, keys.body)
         grid = None
@@ -306,46 +310,12 @@ def _store(
         with client.pipeline(transaction=False) as pipe:
             pipe.set(keys.body, etag + b"\n" + snapshot.body, px=ttl_ms)
             if snapshot.grid_gzip is not None:
-                pipe.set(keys.grid, etag + b"\n" + snapshot.grid_gzip, px=ttl_ms)
+                pipe.set(_grid_key(keys), etag + b"\n" + snapshot.grid_gzip, px=ttl_ms)
             # Last: the validator makes the entries above current.
             pipe.set(keys.etag, version + b" " + etag, px=ttl_ms)
             pipe.execute()
     except redis.RedisError as exc:
         _failed(exc)
-
-
-#: Appended to the grid's ETag when it is sent gzip-compressed: another
-#: encoding is another representation, so its strong validator differs.
-GZIP_ETAG_SUFFIX = "-gz"
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding value allows gzip (``gzip;q=0`` refuses it)."""
-    for coding in (accept_encoding or "").split(","):
-        name, _, params = coding.partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
-def grid_representation(
-    grid_gzip: bytes, etag: str, accept_encoding: str | None
-) -> tuple[bytes, list[tuple[str, str]]]:
-    """The shared grid's body and headers for this client: gzip when accepted, else inflated."""
-    headers = [("Content-Type", "text/html; charset=utf-8"), ("Vary", "Accept-Encoding")]
-    if accepts_gzip(accept_encoding):
-        body = grid_gzip
-        headers += [("Content-Encoding", "gzip"), ("ETag", f'"{etag}{GZIP_ETAG_SUFFIX}"')]
-    else:
-        body = gzip.decompress(grid_gzip)
-        headers.append(("ETag", f'"{etag}"'))
-    headers.append(("Content-Length", str(len(body))))
-    return body, headers
-
-
-def grid_etag_matches(validators: ETags, etag: str) -> bool:
-    """If-None-Match against the grid's validator, as sent plain or gzipped."""
-    return validators.contains(etag) or validators.contains(etag + GZIP_ETAG_SUFFIX)
 
 
 def new_version(prefix: str) -> Callable[[int], tuple[str, str, int, str]]:
@@ -357,7 +327,7 @@ def new_version(prefix: str) -> Callable[[int], tuple[str, str, int, str]]:
     """
     channel = localgrids.channel(prefix)
     return lambda show_id: (
-        snapshot_keys(show_id, prefix, markup="").version,
+        snapshot_keys(show_id, prefix).version,
         secrets.token_hex(6),
         _VERSION_TTL_S,
         channel,

@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from flask import Flask
 
+from faults.jobstack import JobStack, job_stack
 from faults.servers import PrivatePostgres, PrivateRedis
 
 _HERE = Path(__file__).resolve().parent
@@ -46,3 +49,12 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+@pytest.fixture
+def stack(
+    app: Flask, test_env: dict[str, str], redis_conn: redis.Redis, tmp_path: Path
+) -> Iterator[JobStack]:
+    """Web, worker and scheduler processes with a 4 s delivery lease (a module may define its own)."""
+    with job_stack(app, test_env, redis_conn, tmp_path, DELIVERY_LEASE_SECONDS="4") as job_stack_:
+        yield job_stack_

@@ -8,28 +8,16 @@ redelivers the cut-short message after its lease, and nothing else again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from conftest import Figures
-from flask import Flask
 from flask.testing import FlaskClient
 from jobsupport import descendants, read_eml, sigkill_tree, wait_for
 
-from .jobstack import JobStack, job_stack
+from .jobstack import JobStack
 
 pytestmark = pytest.mark.faults
-
-
-@pytest.fixture
-def stack(
-    app: Flask, test_env: dict[str, str], redis_conn: redis.Redis, tmp_path: Path
-) -> Iterator[JobStack]:
-    with job_stack(app, test_env, redis_conn, tmp_path, DELIVERY_LEASE_SECONDS="4") as job_stack_:
-        yield job_stack_
 
 
 def _hold(client: FlaskClient, show_id: int, seat: str, email: str | None, confirm: bool) -> str:

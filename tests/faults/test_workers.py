@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from conftest import Figures
 from flask import Flask
 from flask.testing import FlaskClient
@@ -26,7 +23,7 @@ from jobsupport import descendants, read_eml, sigkill_tree, wait_for
 
 from webapp.jobs import queue
 
-from .jobstack import JobStack, job_stack, transition_log
+from .jobstack import JobStack, transition_log
 
 pytestmark = pytest.mark.faults
 
@@ -80,14 +77,6 @@ def insert_holds(stack: JobStack, show_ids: list[int], *, lapsed: bool, limit: i
         (show_ids, limit),
     )
     return [row[0] for row in rows]
-
-
-@pytest.fixture
-def stack(
-    app: Flask, test_env: dict[str, str], redis_conn: redis.Redis, tmp_path: Path
-) -> Iterator[JobStack]:
-    with job_stack(app, test_env, redis_conn, tmp_path, DELIVERY_LEASE_SECONDS="4") as job_stack_:
-        yield job_stack_
 
 
 def expired_by(worker_log: str) -> int:

@@ -33,16 +33,9 @@ from ..booking.holds import Hold, HoldRequest
 from ..booking.queries import database_now, get_show, list_upcoming_shows
 from ..caching import revalidate
 from ..extensions import db
+from ..gridanswer import GZIP_ETAG_SUFFIX, accepts_gzip, grid_etag_matches, grid_representation
 from ..problems import status_of
-from ..seatcache import (
-    GRID_MARKUP,
-    GRID_RENDERER,
-    GZIP_ETAG_SUFFIX,
-    accepts_gzip,
-    grid_etag_matches,
-    grid_representation,
-    seat_snapshot,
-)
+from ..seatcache import GRID_MARKUP, GRID_RENDERER, seat_snapshot
 from ..services import best_and_commit, hold_and_commit
 from ..validation import (
     Invalid,
